@@ -1,0 +1,237 @@
+//! [`Core`]: routes each submission to a backend and each completion to its waiter.
+//!
+//! [`Shared`] is the part the backends' own threads need (the completion signal, the callback
+//! queue, the per-kind memory of what io_uring refused, the counters); it holds no reference
+//! back to the core, so worker threads never keep an engine alive.
+
+use super::cell::Inflight;
+use super::notify::Notify;
+use super::pool::{Job, Pool};
+use super::OpKind;
+use super::RawResult;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+/// State shared by the core and the backends' threads.
+pub(crate) struct Shared {
+    pub(crate) notify: Notify,
+    /// Completed operations whose callbacks wait for the dispatching thread.
+    ready: Mutex<Vec<Arc<dyn Inflight>>>,
+    /// Per kind: io_uring may be asked (false once a filesystem refused and the pool did it).
+    uring_allowed: [AtomicBool; OpKind::COUNT],
+    /// Submitted and not yet delivered or released.
+    outstanding: AtomicUsize,
+    /// Abandoned while the backend still holds them.
+    parked: AtomicUsize,
+    pub(crate) counters: Counters,
+}
+
+/// Running totals, read by `Engine::stats`.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) uring: AtomicU64,
+    pub(crate) pool: AtomicU64,
+    pub(crate) fallbacks: AtomicU64,
+    pub(crate) completed: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new() -> io::Result<Arc<Shared>> {
+        Ok(Arc::new(Shared {
+            notify: Notify::new()?,
+            ready: Mutex::new(Vec::new()),
+            uring_allowed: std::array::from_fn(|_| AtomicBool::new(true)),
+            outstanding: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
+            counters: Counters::default(),
+        }))
+    }
+
+    /// Hands a result to its cell.
+    pub(crate) fn deliver(&self, cell: Arc<dyn Inflight>, res: RawResult) {
+        self.counters.completed.fetch_add(1, Relaxed);
+        cell.finish(res, self);
+        self.outstanding.fetch_sub(1, Relaxed);
+    }
+
+    /// A queued operation was dropped unrun because its future was gone.
+    pub(crate) fn released(&self) {
+        self.unpark();
+        self.outstanding.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn park(&self) {
+        self.parked.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn unpark(&self) {
+        self.parked.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn parked(&self) -> usize {
+        self.parked.load(Relaxed)
+    }
+
+    pub(crate) fn outstanding(&self) -> usize {
+        self.outstanding.load(Relaxed)
+    }
+
+    /// A filesystem refused `kind` on io_uring and the pool succeeded: stop asking io_uring.
+    pub(crate) fn uring_refuses(&self, kind: OpKind) {
+        self.uring_allowed[kind.index()].store(false, Relaxed);
+    }
+
+    fn uring_allowed(&self, kind: OpKind) -> bool {
+        self.uring_allowed[kind.index()].load(Relaxed)
+    }
+
+    /// Queues a completed operation's callback for the dispatching thread and wakes it.
+    pub(crate) fn queue_callback(&self, cell: Arc<dyn Inflight>) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cell);
+        self.notify.signal();
+    }
+
+    fn take_ready(&self) -> Vec<Arc<dyn Inflight>> {
+        std::mem::take(&mut *self.ready.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The backends of one engine and the routing between them.
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    pub(crate) uring: Option<super::uring::Uring>,
+    pub(crate) pool: Pool,
+    /// fork generation the rings belong to: a forked child never touches them.
+    generation: u64,
+}
+
+/// Where a submission should go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Route {
+    /// The engine's best backend.
+    Best,
+    /// The pool (work that must never run on the submitting thread, e.g. network files when
+    /// io_uring would run it inline).
+    #[allow(dead_code)] // chosen by device classification, which comes next
+    Pool,
+}
+
+impl Core {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        #[cfg(all(target_os = "linux", not(target_os = "android")))] uring: Option<
+            super::uring::Uring,
+        >,
+        pool: Pool,
+    ) -> Core {
+        Core {
+            shared,
+            #[cfg(all(target_os = "linux", not(target_os = "android")))]
+            uring,
+            pool,
+            generation: crate::sys::fork_generation(),
+        }
+    }
+
+    /// Starts `cell` on the backend for its kind. Completions that the backend produced
+    /// meanwhile are delivered before returning.
+    pub(crate) fn submit(&self, cell: Arc<dyn Inflight>, route: Route) {
+        self.shared.outstanding.fetch_add(1, Relaxed);
+        #[cfg(all(target_os = "linux", not(target_os = "android")))]
+        if let Some(uring) = self.uring_for(cell.kind(), route) {
+            self.shared.counters.uring.fetch_add(1, Relaxed);
+            let mut out = Vec::new();
+            if let Err(cell) = uring.submit(cell, &mut out) {
+                self.to_pool(cell, false);
+            }
+            self.route_uring(out);
+            return;
+        }
+        let _ = route;
+        self.to_pool(cell, false);
+    }
+
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn uring_for(&self, kind: OpKind, route: Route) -> Option<&super::uring::Uring> {
+        let uring = self.uring.as_ref()?;
+        let usable = route == Route::Best
+            && uring.supports(kind)
+            && self.shared.uring_allowed(kind)
+            && self.generation == crate::sys::fork_generation();
+        usable.then_some(uring)
+    }
+
+    fn to_pool(&self, cell: Arc<dyn Inflight>, retry_of_uring: bool) {
+        self.shared.counters.pool.fetch_add(1, Relaxed);
+        self.pool.submit(Job {
+            cell,
+            retry_of_uring,
+        });
+    }
+
+    /// Delivers io_uring completions, moving to the pool what io_uring could not do.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn route_uring(&self, reaped: Vec<super::uring::Reaped>) {
+        for (cell, res) in reaped {
+            if res >= 0 {
+                self.shared.deliver(cell, Ok(res as u64));
+                continue;
+            }
+            let errno = -res;
+            if errno == libc::ECANCELED && !cell.cancel_requested() {
+                // Not ours: the submitting thread exited before its task work ran.
+                self.to_pool(cell, false);
+            } else if (errno == libc::EOPNOTSUPP || errno == libc::EINVAL)
+                && !cell.is_abandoned()
+                && cell.kind() != OpKind::Close
+            {
+                // A close is never repeated: the descriptor may already be gone.
+                self.shared.counters.fallbacks.fetch_add(1, Relaxed);
+                self.to_pool(cell, true);
+            } else {
+                self.shared
+                    .deliver(cell, Err(io::Error::from_raw_os_error(errno)));
+            }
+        }
+    }
+
+    /// Asks the backend to cancel the operation at `key` (io_uring only; pool operations are
+    /// skipped if not yet started).
+    pub(crate) fn cancel(&self, key: (usize, u64)) {
+        #[cfg(all(target_os = "linux", not(target_os = "android")))]
+        if let Some(uring) = &self.uring {
+            if self.generation == crate::sys::fork_generation() {
+                let mut out = Vec::new();
+                uring.cancel(key, &mut out);
+                self.route_uring(out);
+            }
+        }
+        let _ = key;
+    }
+
+    /// Reaps and delivers every completion, runs queued callbacks; never waits. Returns how
+    /// many completions and callbacks were handled.
+    pub(crate) fn dispatch(&self) -> usize {
+        self.shared.notify.drain();
+        let mut handled = 0;
+        #[cfg(all(target_os = "linux", not(target_os = "android")))]
+        if let Some(uring) = &self.uring {
+            if self.generation == crate::sys::fork_generation() {
+                let mut out = Vec::new();
+                uring.reap_all(&mut out);
+                handled += out.len();
+                self.route_uring(out);
+            }
+        }
+        for cell in self.shared.take_ready() {
+            cell.run_callback();
+            handled += 1;
+        }
+        handled
+    }
+}

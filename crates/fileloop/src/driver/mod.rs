@@ -1,0 +1,61 @@
+//! The driver: how an operation travels from a future to a backend and back.
+//!
+//! An [`Operation`] (one per file in `op/`) owns everything the kernel touches and says how each
+//! backend runs it. [`cell::OpCell`] is the shared state between the future and the backend;
+//! it keeps the operation alive until the backend is done with it, whatever the future does.
+//! [`Core`](core::Core) picks the backend for each submission.
+
+pub(crate) mod cell;
+pub(crate) mod core;
+pub(crate) mod future;
+pub(crate) mod kind;
+pub(crate) mod notify;
+pub(crate) mod pool;
+#[cfg(all(target_os = "linux", not(target_os = "android")))]
+pub(crate) mod uring;
+
+use std::io;
+
+pub(crate) use kind::OpKind;
+
+/// What a backend reports: a non-negative count (bytes, a descriptor or handle, 0) or an error.
+pub(crate) type RawResult = io::Result<u64>;
+
+/// An operation, declared once and run by any backend.
+pub(crate) trait Operation: Send + 'static {
+    /// What the future resolves to.
+    type Output: Send + 'static;
+    /// The kind, for probing, fallback memory and statistics.
+    const KIND: OpKind;
+
+    /// The io_uring submission entry, or `None` to run on the pool. The entry may point into
+    /// `self`, which stays alive and in place until the completion arrives.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn uring_entry(&mut self) -> Option<io_uring::squeue::Entry> {
+        None
+    }
+
+    /// Runs the operation on the calling (pool) thread, blocking.
+    fn run_blocking(&mut self) -> RawResult;
+
+    /// Turns the backend's result into the output, handing resources back.
+    fn complete(self, res: RawResult) -> Self::Output;
+
+    /// Disposes of a result nobody will take (the future was dropped): an operation that
+    /// created a resource (an open descriptor) releases it here.
+    fn discard(self, res: RawResult)
+    where
+        Self: Sized,
+    {
+        let _ = res;
+    }
+}
+
+/// `Err(last_os_error)` when `ret` is -1, else `Ok(ret)` as a count.
+pub(crate) fn cvt(ret: isize) -> RawResult {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret as u64)
+    }
+}

@@ -1,0 +1,168 @@
+//! [`Builder`]: how an engine is configured and which backend it gets.
+
+use super::{Backend, BackendKind, Engine};
+use crate::driver::core::{Core, Shared};
+use crate::driver::pool::Pool;
+use std::io;
+
+/// Which backend to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// The best the machine allows: io_uring on Linux, IOCP on Windows, else the pool; a
+    /// refused io_uring falls back to the pool with the reason kept.
+    #[default]
+    Auto,
+    /// io_uring or an error (Linux only).
+    Uring,
+    /// The thread pool.
+    Pool,
+}
+
+impl BackendChoice {
+    /// Parses `auto`, `uring` or `pool` (the values of `FILELOOP_BACKEND`).
+    pub fn parse(s: &str) -> io::Result<BackendChoice> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(BackendChoice::Auto),
+            "uring" | "io_uring" | "iocp" | "native" => Ok(BackendChoice::Uring),
+            "pool" => Ok(BackendChoice::Pool),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown backend {other:?}: expected auto, uring or pool"),
+            )),
+        }
+    }
+}
+
+/// Configures an [`Engine`].
+///
+/// ```
+/// use fileloop::{BackendChoice, Engine};
+/// let engine = Engine::builder()
+///     .backend(BackendChoice::Auto)
+///     .ring_entries(256)
+///     .pool_threads(16)
+///     .build()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    backend: BackendChoice,
+    ring_entries: u32,
+    rings: usize,
+    pool_threads: usize,
+    host_driven: bool,
+    honour_env: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Builder {
+            backend: BackendChoice::Auto,
+            ring_entries: 256,
+            rings: cpus.min(4),
+            pool_threads: 64,
+            host_driven: false,
+            honour_env: true,
+        }
+    }
+}
+
+impl Builder {
+    /// The backend (default `Auto`). The environment variable `FILELOOP_BACKEND`
+    /// (`auto`, `uring`, `pool`) overrides it unless [`ignore_env`](Self::ignore_env) is set.
+    pub fn backend(mut self, choice: BackendChoice) -> Self {
+        self.backend = choice;
+        self
+    }
+
+    /// Do not let `FILELOOP_BACKEND` override the choice (for tests and benchmarks that
+    /// compare backends).
+    pub fn ignore_env(mut self) -> Self {
+        self.honour_env = false;
+        self
+    }
+
+    /// Submission entries per io_uring ring (rounded up to a power of two; default 256).
+    /// Each ring's completion queue has twice as many, and at most that many operations are
+    /// in flight per ring: the rest wait in a queue.
+    pub fn ring_entries(mut self, entries: u32) -> Self {
+        self.ring_entries = entries;
+        self
+    }
+
+    /// Number of io_uring rings that submitting threads spread over (default: CPUs, at most 4).
+    pub fn rings(mut self, rings: usize) -> Self {
+        self.rings = rings.max(1);
+        self
+    }
+
+    /// Maximum pool threads (default 64). Threads start on demand and exit when idle.
+    pub fn pool_threads(mut self, threads: usize) -> Self {
+        self.pool_threads = threads.max(1);
+        self
+    }
+
+    /// Host-driven mode: no engine completion thread. The host loop waits for
+    /// [`Engine::completion_fd`] to become readable and calls [`Engine::dispatch`].
+    pub fn host_driven(mut self, yes: bool) -> Self {
+        self.host_driven = yes;
+        self
+    }
+
+    /// Creates the engine. Fails only when the requested backend is impossible (io_uring
+    /// asked for explicitly and refused) or the system is out of resources.
+    pub fn build(self) -> io::Result<Engine> {
+        let choice = match std::env::var("FILELOOP_BACKEND") {
+            Ok(v) if self.honour_env => BackendChoice::parse(&v)?,
+            _ => self.backend,
+        };
+        let shared = Shared::new()?;
+        let pool = Pool::new(self.pool_threads, shared.clone());
+        let pool_desc = |why: &str| Backend {
+            kind: BackendKind::Pool,
+            description: format!("pool ({why}; up to {} threads)", self.pool_threads),
+        };
+        #[cfg(all(target_os = "linux", not(target_os = "android")))]
+        {
+            use crate::driver::uring::Uring;
+            let (uring, backend) = match choice {
+                BackendChoice::Pool => (None, pool_desc("requested")),
+                _ => match Uring::new(self.ring_entries, self.rings, shared.notify.fd()) {
+                    Ok(u) => {
+                        let b = Backend {
+                            kind: BackendKind::Uring,
+                            description: u.description.clone(),
+                        };
+                        (Some(u), b)
+                    }
+                    Err(e) if choice == BackendChoice::Uring => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Unsupported,
+                            format!("io_uring requested but unavailable: {e}"),
+                        ))
+                    }
+                    Err(e) => (None, pool_desc(&e.to_string())),
+                },
+            };
+            let core = Core::new(shared, uring, pool);
+            Ok(Engine::start(core, backend, self.host_driven))
+        }
+        #[cfg(not(all(target_os = "linux", not(target_os = "android"))))]
+        {
+            if choice == BackendChoice::Uring {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "no native completion backend on this platform",
+                ));
+            }
+            let why = if choice == BackendChoice::Pool {
+                "requested"
+            } else {
+                "no io_uring on this platform"
+            };
+            let core = Core::new(shared, pool);
+            Ok(Engine::start(core, pool_desc(why), self.host_driven))
+        }
+    }
+}

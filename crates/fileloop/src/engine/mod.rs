@@ -1,0 +1,170 @@
+//! [`Engine`]: the handle to a set of backends, with the way completions come back.
+
+mod backend;
+mod builder;
+
+pub use backend::{Backend, BackendKind, Stats};
+pub use builder::{BackendChoice, Builder};
+
+use crate::driver::core::Core;
+use crate::driver::future::Op;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// A completion engine: io_uring, IOCP or a thread pool behind one interface.
+///
+/// Cheap to clone (`Clone + Send + Sync`); all clones share the backends. Free functions such as
+/// [`crate::read`] and [`File::open`](crate::File::open) use a process-wide default engine
+/// ([`Engine::global`]); build your own to choose the backend, sizes or host-driven mode.
+///
+/// By default an engine thread waits for completions that do not arrive during submission and
+/// wakes the waiting futures (or runs callbacks). In host-driven mode
+/// ([`Builder::host_driven`]) there is no such thread: the host loop polls
+/// [`completion_fd`](Engine::completion_fd) and calls [`dispatch`](Engine::dispatch).
+///
+/// Dropping the last clone stops the completion thread once every submitted operation has
+/// completed; operations that never complete (a hung network mount) keep that thread, and
+/// their resources, until the kernel lets go. Dropping never blocks the caller.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let engine = fileloop::Engine::builder().build()?;
+/// let file = engine.open("Cargo.toml").await?;
+/// let (n, buf) = file.read_at(vec![0u8; 64], 0).await;
+/// assert!(n? > 0);
+/// # drop(buf); Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    core: Arc<Core>,
+    backend: Backend,
+    host_driven: bool,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.core.shared.notify.signal();
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("backend", &self.inner.backend.description)
+            .field("host_driven", &self.inner.host_driven)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// A builder with the defaults.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The process-wide default engine, created on first use (honouring `FILELOOP_BACKEND`).
+    pub fn global() -> io::Result<Engine> {
+        static GLOBAL: OnceLock<Result<Engine, (io::ErrorKind, String)>> = OnceLock::new();
+        GLOBAL
+            .get_or_init(|| {
+                Engine::builder()
+                    .build()
+                    .map_err(|e| (e.kind(), e.to_string()))
+            })
+            .clone()
+            .map_err(|(kind, msg)| io::Error::new(kind, msg))
+    }
+
+    pub(crate) fn start(core: Core, backend: Backend, host_driven: bool) -> Engine {
+        let core = Arc::new(core);
+        let stop = Arc::new(AtomicBool::new(false));
+        if !host_driven {
+            let (core, stop) = (core.clone(), stop.clone());
+            let spawned = std::thread::Builder::new()
+                .name("fileloop-completion".into())
+                .spawn(move || completion_loop(&core, &stop));
+            if let Err(e) = spawned {
+                // Without the thread, completions that do not arrive during submission would
+                // never be delivered: better to say so loudly than to hang later.
+                eprintln!("fileloop: cannot start the completion thread: {e}");
+            }
+        }
+        Engine {
+            inner: Arc::new(Inner {
+                core,
+                backend,
+                host_driven,
+                stop,
+            }),
+        }
+    }
+
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.inner.core
+    }
+
+    pub(crate) fn op<O: crate::driver::Operation>(&self, op: O) -> Op<O::Output> {
+        Op::new(self.inner.core.clone(), op)
+    }
+
+    /// Which backend serves this engine, and why.
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// Whether the host loop drives completions ([`Builder::host_driven`]).
+    pub fn is_host_driven(&self) -> bool {
+        self.inner.host_driven
+    }
+
+    /// Counters since the engine started.
+    pub fn stats(&self) -> Stats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.inner.core.shared;
+        Stats {
+            native_ops: s.counters.uring.load(Relaxed),
+            pool_ops: s.counters.pool.load(Relaxed),
+            fallbacks: s.counters.fallbacks.load(Relaxed),
+            completed: s.counters.completed.load(Relaxed),
+            in_flight: s.outstanding() as u64,
+            parked: s.parked() as u64,
+        }
+    }
+
+    /// Reaps every completion that has arrived, wakes its future or runs its callback, and
+    /// returns how many it handled. Never blocks. In host-driven mode call it whenever
+    /// [`completion_fd`](Engine::completion_fd) is readable (readiness is only a hint: one call
+    /// drains everything, and a spurious call is harmless). In the default mode the engine's
+    /// own thread calls it; calling it too is allowed.
+    pub fn dispatch(&self) -> usize {
+        self.inner.core.dispatch()
+    }
+
+    /// The descriptor that becomes readable when completions may be waiting (an eventfd on
+    /// Linux, a pipe on other Unix systems). Register it with the host loop (poll, epoll, mio,
+    /// GLib, a Qt socket notifier) and call [`dispatch`](Engine::dispatch) when it fires.
+    #[cfg(unix)]
+    pub fn completion_fd(&self) -> std::os::fd::RawFd {
+        self.inner.core.shared.notify.fd()
+    }
+}
+
+fn completion_loop(core: &Core, stop: &AtomicBool) {
+    loop {
+        // Once stopping, look again now and then: the last completions may come from the pool,
+        // which wakes futures directly without signalling.
+        let stopping = stop.load(Ordering::Acquire);
+        core.shared.notify.wait(if stopping { 50 } else { -1 });
+        core.dispatch();
+        if stopping && core.shared.outstanding() == 0 {
+            return;
+        }
+    }
+}

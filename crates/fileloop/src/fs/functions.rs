@@ -1,0 +1,227 @@
+//! Free functions with `std::fs` names, on the default engine. Those with a native io_uring
+//! form (open, read, write, statx, rename, unlink, mkdir, symlink, link) use it; the rest run
+//! on the pool. Results and error kinds match `std::fs` on the same input; error messages also
+//! name the operation and the path.
+
+use super::{File, OpenOptions};
+use crate::engine::Engine;
+use crate::error::context;
+use crate::metadata::Metadata;
+use crate::op::{
+    Blocking, CreateDir, HardLink, PathArg, Remove, Rename, Stat, StatTarget, Symlink,
+};
+use std::io;
+use std::path::{Path, PathBuf};
+
+fn engine() -> io::Result<Engine> {
+    Engine::global()
+}
+
+/// Runs `f` on the default engine's pool, naming `op` and `path` in its error.
+async fn blocking<T: Send + 'static>(
+    op: &'static str,
+    path: &Path,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    context(engine()?.op(Blocking::new(f)).await, op, path)
+}
+
+/// Reads a whole file.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// let bytes = fileloop::read("Cargo.toml").await?;
+/// # Ok(()) }
+/// ```
+pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    let file = File::open(path).await?;
+    let (res, buf) = file.read_to_end(Vec::new()).await;
+    res?;
+    file.close().await?;
+    Ok(buf)
+}
+
+/// Reads a whole file as UTF-8 (`InvalidData` otherwise).
+pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    let path = path.as_ref();
+    let bytes = read(path).await?;
+    String::from_utf8(bytes).map_err(|e| {
+        let err = io::Error::new(io::ErrorKind::InvalidData, e.utf8_error());
+        crate::error::with_context(err, "read_to_string", path)
+    })
+}
+
+/// Creates or truncates a file and writes `contents`, then closes it (reporting close errors).
+pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    let file = File::create(path).await?;
+    let (res, _) = file.write_all_at(contents.as_ref().to_vec(), 0).await;
+    res?;
+    file.close().await
+}
+
+/// Metadata of `path`, following symbolic links.
+pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    let target = StatTarget::Path {
+        dir: None,
+        path: path.as_ref().to_path_buf(),
+        follow: true,
+    };
+    engine()?.op(Stat::new(target, "metadata")).await
+}
+
+/// Metadata of `path` itself, not following a final symbolic link.
+pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    let target = StatTarget::Path {
+        dir: None,
+        path: path.as_ref().to_path_buf(),
+        follow: false,
+    };
+    engine()?.op(Stat::new(target, "symlink_metadata")).await
+}
+
+/// Whether `path` exists (following links): `Ok(false)` when it does not, an error when that
+/// cannot be determined (e.g. permission denied).
+pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
+    match metadata(path).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn arg(path: &Path) -> PathArg {
+    PathArg::new(None, path.to_path_buf())
+}
+
+/// Renames `from` to `to`, replacing `to` if it exists (as `std::fs::rename`).
+pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+    let op = Rename::new(arg(from.as_ref()), arg(to.as_ref()));
+    engine()?.op(op).await
+}
+
+/// Removes a file or symbolic link.
+pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
+    engine()?.op(Remove::new(arg(path.as_ref()), false)).await
+}
+
+/// Removes an empty directory.
+pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    engine()?.op(Remove::new(arg(path.as_ref()), true)).await
+}
+
+/// Creates a directory (mode 0o777 before the umask).
+pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    engine()?
+        .op(CreateDir::new(arg(path.as_ref()), 0o777))
+        .await
+}
+
+/// Creates a directory and its missing parents; existing directories are fine.
+pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref();
+    if path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    // Walk up to the first ancestor that exists, then create downwards.
+    let mut missing = Vec::new();
+    let mut cur = Some(path);
+    while let Some(p) = cur {
+        if p.as_os_str().is_empty() {
+            break;
+        }
+        match metadata(p).await {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                let err = io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "exists and is not a directory",
+                );
+                return Err(crate::error::with_context(err, "create_dir_all", p));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(p.to_path_buf()),
+            Err(e) => return Err(e),
+        }
+        cur = p.parent();
+    }
+    for dir in missing.into_iter().rev() {
+        match create_dir(&dir).await {
+            Ok(()) => {}
+            // Someone else created it meanwhile: fine if it is a directory.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if !metadata(&dir).await?.is_dir() {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Creates a hard link `link` to `original`.
+pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let op = HardLink::new(arg(original.as_ref()), arg(link.as_ref()));
+    engine()?.op(op).await
+}
+
+/// Creates a symbolic link `link` pointing to `target` (stored as given).
+pub async fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let op = Symlink::new(target.as_ref(), arg(link.as_ref()));
+    engine()?.op(op).await
+}
+
+/// Reads the target of a symbolic link.
+pub async fn read_link(path: impl AsRef<Path>) -> io::Result<PathBuf> {
+    let path = path.as_ref().to_path_buf();
+    let p = path.clone();
+    blocking("read_link", &path, move || std::fs::read_link(p)).await
+}
+
+/// The absolute path with every link and `..` resolved.
+pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
+    let path = path.as_ref().to_path_buf();
+    let p = path.clone();
+    blocking("canonicalize", &path, move || std::fs::canonicalize(p)).await
+}
+
+/// Changes permissions.
+pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions) -> io::Result<()> {
+    let path = path.as_ref().to_path_buf();
+    let p = path.clone();
+    blocking("set_permissions", &path, move || {
+        std::fs::set_permissions(p, perm)
+    })
+    .await
+}
+
+/// Removes a directory and everything in it (symbolic links are removed, not followed).
+pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_path_buf();
+    let p = path.clone();
+    blocking("remove_dir_all", &path, move || std::fs::remove_dir_all(p)).await
+}
+
+/// Copies a file's contents and permissions, as `std::fs::copy`; returns the bytes copied.
+/// Uses copy_file_range (a reflink where the filesystem can) where available.
+pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+    let (from, to) = (from.as_ref().to_path_buf(), to.as_ref().to_path_buf());
+    let (f, t) = (from.clone(), to.clone());
+    blocking("copy", &from, move || std::fs::copy(f, t)).await
+}
+
+impl Engine {
+    /// Opens a file for reading on this engine.
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new().read(true).open_with(self, path).await
+    }
+
+    /// Creates (or truncates) a file for writing on this engine.
+    pub async fn create(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open_with(self, path)
+            .await
+    }
+}

@@ -1,0 +1,158 @@
+//! [`OpenOptions`]: std's open flags, for async opens on any engine.
+
+use super::File;
+use crate::engine::Engine;
+use crate::op::{Open, OpenHow};
+use std::io;
+use std::path::Path;
+
+/// Options for opening a file, as `std::fs::OpenOptions`.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// let file = fileloop::OpenOptions::new()
+///     .write(true)
+///     .create(true)
+///     .truncate(true)
+///     .mode(0o600)
+///     .open("out.bin")
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// `append(true)` does not hand O_APPEND to the kernel: fileloop keeps the end offset itself
+/// and [`File::append`] writes at explicit offsets, so concurrent appends through one `File`
+/// never interleave. Other processes appending to the same file at the same time are not
+/// coordinated with.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    append: bool,
+    truncate: bool,
+    create: bool,
+    create_new: bool,
+    mode: u32,
+    custom_flags: i32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// All options off; mode 0o666 (before the umask).
+    pub fn new() -> Self {
+        OpenOptions {
+            read: false,
+            write: false,
+            append: false,
+            truncate: false,
+            create: false,
+            create_new: false,
+            mode: 0o666,
+            custom_flags: 0,
+        }
+    }
+    /// Open for reading.
+    pub fn read(&mut self, yes: bool) -> &mut Self {
+        self.read = yes;
+        self
+    }
+    /// Open for writing.
+    pub fn write(&mut self, yes: bool) -> &mut Self {
+        self.write = yes;
+        self
+    }
+    /// Open for appending (implies write; see the type's documentation).
+    pub fn append(&mut self, yes: bool) -> &mut Self {
+        self.append = yes;
+        self
+    }
+    /// Truncate to zero length (needs write).
+    pub fn truncate(&mut self, yes: bool) -> &mut Self {
+        self.truncate = yes;
+        self
+    }
+    /// Create if missing (needs write or append).
+    pub fn create(&mut self, yes: bool) -> &mut Self {
+        self.create = yes;
+        self
+    }
+    /// Create, failing if it exists (needs write or append).
+    pub fn create_new(&mut self, yes: bool) -> &mut Self {
+        self.create_new = yes;
+        self
+    }
+    /// Permission bits for a created file (Unix; default 0o666 before the umask).
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+    /// Extra open(2) flags, e.g. `libc::O_DIRECT` or `libc::O_NOFOLLOW` (Unix). Access mode
+    /// bits are ignored.
+    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
+        self.custom_flags = flags;
+        self
+    }
+
+    /// Opens `path` with the default engine.
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        self.open_with(&Engine::global()?, path).await
+    }
+
+    /// Opens `path` with `engine`.
+    pub async fn open_with(&self, engine: &Engine, path: impl AsRef<Path>) -> io::Result<File> {
+        let path = path.as_ref();
+        let flags = crate::error::context(self.flags(), "open", path)?;
+        let how = OpenHow {
+            dir: None,
+            path: path.to_path_buf(),
+            flags,
+            mode: self.mode,
+            beneath: false,
+        };
+        self.finish(engine, how).await
+    }
+
+    /// Opens as described by `how` (used by `Dir` too).
+    pub(crate) async fn finish(&self, engine: &Engine, how: OpenHow) -> io::Result<File> {
+        let path = match &how.dir {
+            Some(d) => d.path().join(&how.path),
+            None => how.path.clone(),
+        };
+        let raw = engine.op(Open::new(how)).await?;
+        let file = File::from_raw(engine, raw, path);
+        if self.append {
+            file.init_append().await?;
+        }
+        Ok(file)
+    }
+
+    /// The open(2) flags, with std's validation of combinations.
+    pub(crate) fn flags(&self) -> io::Result<i32> {
+        let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg.to_string()));
+        let writes = self.write || self.append;
+        let access = match (self.read, writes) {
+            (true, false) => libc::O_RDONLY,
+            (false, true) => libc::O_WRONLY,
+            (true, true) => libc::O_RDWR,
+            (false, false) => return invalid("open needs read, write or append access"),
+        };
+        if !writes && (self.truncate || self.create || self.create_new) {
+            return invalid("create, create_new and truncate need write or append access");
+        }
+        if self.truncate && self.append && !self.create_new {
+            return invalid("truncate and append cannot be combined");
+        }
+        let creation = if self.create_new {
+            libc::O_CREAT | libc::O_EXCL
+        } else {
+            (if self.create { libc::O_CREAT } else { 0 })
+                | (if self.truncate { libc::O_TRUNC } else { 0 })
+        };
+        Ok(access | creation | (self.custom_flags & !libc::O_ACCMODE))
+    }
+}

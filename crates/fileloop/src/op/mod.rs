@@ -1,0 +1,91 @@
+//! One file per operation: what it owns while the kernel works, how io_uring expresses it, how
+//! the pool runs it, and what it hands back.
+
+mod allocate;
+mod blocking;
+mod close;
+mod metadata;
+mod open;
+mod path;
+mod read;
+mod set_len;
+mod sync;
+mod write;
+
+pub(crate) use allocate::Allocate;
+pub(crate) use blocking::Blocking;
+pub(crate) use close::Close;
+pub(crate) use metadata::{Stat, StatTarget};
+pub(crate) use open::{Open, OpenHow};
+pub(crate) use path::{CreateDir, HardLink, PathArg, Remove, Rename, Symlink};
+pub(crate) use read::{ReadAt, ReadVectoredAt};
+pub(crate) use set_len::SetLen;
+pub(crate) use sync::{Sync, SyncRange};
+pub(crate) use write::{WriteAt, WriteVectoredAt};
+
+use crate::driver::core::{Core, Route};
+use crate::driver::future::Op;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A platform file descriptor or handle.
+#[cfg(unix)]
+pub(crate) type RawFile = std::os::fd::RawFd;
+/// A platform file descriptor or handle.
+#[cfg(windows)]
+pub(crate) type RawFile = std::os::windows::io::RawHandle;
+
+/// An open file as operations see it: the descriptor, the path (for error messages), the engine
+/// that closes it, and where its operations should run. Every in-flight operation holds an
+/// `Arc` of it, so the descriptor stays open until the last one completes; the last drop closes
+/// it through the engine, without blocking the dropping thread.
+pub(crate) struct FileHandle {
+    raw: RawFile,
+    path: PathBuf,
+    core: Arc<Core>,
+    route: Route,
+}
+
+// SAFETY: a descriptor or handle is an integer-like token usable from any thread.
+unsafe impl Send for FileHandle {}
+// SAFETY: as above; all methods only read.
+unsafe impl std::marker::Sync for FileHandle {}
+
+impl FileHandle {
+    /// Takes ownership of `raw`.
+    pub(crate) fn new(raw: RawFile, path: PathBuf, core: Arc<Core>, route: Route) -> FileHandle {
+        FileHandle {
+            raw,
+            path,
+            core,
+            route,
+        }
+    }
+    pub(crate) fn raw(&self) -> RawFile {
+        self.raw
+    }
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+    pub(crate) fn route(&self) -> Route {
+        self.route
+    }
+    /// Gives up the descriptor without closing it.
+    pub(crate) fn into_raw(self) -> RawFile {
+        let raw = self.raw;
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the fields are dropped exactly once here and `this` is never used again.
+        unsafe {
+            std::ptr::drop_in_place(&mut this.path);
+            std::ptr::drop_in_place(&mut this.core);
+        }
+        raw
+    }
+}
+
+impl Drop for FileHandle {
+    fn drop(&mut self) {
+        let close = Close::new(self.raw, std::mem::take(&mut self.path));
+        Op::new(self.core.clone(), close).route(self.route).detach();
+    }
+}

@@ -1,0 +1,9 @@
+//! The conformance suite: written once, run against every backend the machine has
+//! (`NAME::uring` and `NAME::pool` for each test).
+
+mod common;
+mod errors;
+mod executors;
+mod file_io;
+mod lifecycle;
+mod paths;
