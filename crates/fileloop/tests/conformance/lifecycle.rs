@@ -249,7 +249,8 @@ fn host_driven(choice: fileloop::BackendChoice) {
         return;
     };
     let dir = tempdir();
-    let path = std_file(&dir, "f", &pattern(4096));
+    let data = std::sync::Arc::new(pattern(4096));
+    let path = std_file(&dir, "f", &data);
     let me = std::thread::current().id();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let f = fileloop::File::from_std(&engine, std::fs::File::open(&path).unwrap(), &path);
@@ -274,7 +275,7 @@ fn host_driven(choice: fileloop::BackendChoice) {
         if !submitted {
             submitted = true;
             for i in 0..5000u64 {
-                let done = done.clone();
+                let (done, data) = (done.clone(), data.clone());
                 let op = if i % 2 == 0 {
                     f.read_at(vec![0u8; 8], 8 * (i % 512))
                 } else {
@@ -284,7 +285,7 @@ fn host_driven(choice: fileloop::BackendChoice) {
                     assert_eq!(std::thread::current().id(), me);
                     let n = n.unwrap();
                     assert_eq!(n, if i % 2 == 0 { 8 } else { 0 });
-                    assert_eq!(&buf[..n], &pattern(4096)[(8 * (i % 512)) as usize..][..n]);
+                    assert_eq!(&buf[..n], &data[(8 * (i % 512)) as usize..][..n]);
                     done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 });
             }
