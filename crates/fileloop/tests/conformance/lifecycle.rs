@@ -108,6 +108,7 @@ fn random_drops(choice: fileloop::BackendChoice) {
             .unwrap();
         let mut keep = Vec::new();
         let mut sentinels = Vec::new();
+        let mut max_parked = 0;
         for i in 0..10_000u64 {
             let r = next();
             let pos = (r >> 8) % (1 << 20);
@@ -146,8 +147,14 @@ fn random_drops(choice: fileloop::BackendChoice) {
             if i % 16 == 0 {
                 sentinels.push(vec![0xAAu8; 4096]);
             }
+            max_parked = max_parked.max(engine.stats().parked);
         }
         drop(keep);
+        let s = engine.stats();
+        println!(
+            "after the drops: {} in flight, {} parked (at most {max_parked} parked at once)",
+            s.in_flight, s.parked
+        );
         wait_idle(&engine);
         for s in &sentinels {
             assert!(
