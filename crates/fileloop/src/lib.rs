@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod buf;
+mod device;
 mod driver;
 mod engine;
 mod error;
@@ -35,7 +36,10 @@ mod metadata;
 mod op;
 mod sys;
 
+pub use device::DeviceClass;
 pub use driver::future::Op;
+pub use driver::gate::Priority;
+pub use driver::timeout::{deadline, timeout, Timeout};
 pub use engine::{Backend, BackendChoice, BackendKind, Builder, Engine, Stats};
 pub use error::{is_cancelled, OpError};
 pub use fs::*;

@@ -6,7 +6,11 @@ use fileloop::{BackendChoice, Engine};
 
 #[test]
 fn fork_child_uses_pool_and_parent_ring_still_works() {
-    let engine = match Engine::builder().backend(BackendChoice::Uring).ignore_env().build() {
+    let engine = match Engine::builder()
+        .backend(BackendChoice::Uring)
+        .ignore_env()
+        .build()
+    {
         Ok(e) => e,
         Err(e) => {
             println!("skipped: io_uring unavailable: {e}");
@@ -40,7 +44,11 @@ fn fork_child_uses_pool_and_parent_ring_still_works() {
     // SAFETY: waits for our own child.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     assert!(libc::WIFEXITED(status), "child crashed: status {status}");
-    assert_eq!(libc::WEXITSTATUS(status), 0, "child read failed or touched the ring");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "child read failed or touched the ring"
+    );
     assert_eq!(read(&engine).unwrap(), b"fork-safe");
     assert!(engine.stats().native_ops > native_before);
 }

@@ -11,7 +11,10 @@ use fileloop::{BackendChoice, BackendKind, Engine};
 fn denied_engine(errno: i32) -> (String, BackendKind, Vec<u8>, std::io::ErrorKind) {
     std::thread::spawn(move || {
         seccomp::deny_io_uring(errno).expect("install seccomp filter");
-        let engine = Engine::builder().ignore_env().build().expect("engine builds anyway");
+        let engine = Engine::builder()
+            .ignore_env()
+            .build()
+            .expect("engine builds anyway");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"still works").unwrap();
@@ -26,7 +29,12 @@ fn denied_engine(errno: i32) -> (String, BackendKind, Vec<u8>, std::io::ErrorKin
             .ignore_env()
             .build()
             .unwrap_err();
-        (engine.backend().to_string(), engine.backend().kind(), data, explicit.kind())
+        (
+            engine.backend().to_string(),
+            engine.backend().kind(),
+            data,
+            explicit.kind(),
+        )
     })
     .join()
     .unwrap()
@@ -37,7 +45,10 @@ fn seccomp_eperm_falls_back_to_pool_with_reason() {
     let (why, kind, data, explicit) = denied_engine(libc::EPERM);
     println!("backend: {why}");
     assert_eq!(kind, BackendKind::Pool);
-    assert!(why.contains("io_uring_setup") && why.contains("EPERM"), "{why}");
+    assert!(
+        why.contains("io_uring_setup") && why.contains("EPERM"),
+        "{why}"
+    );
     assert_eq!(data, b"still works");
     assert_eq!(explicit, std::io::ErrorKind::Unsupported);
 }
@@ -54,7 +65,11 @@ fn seccomp_enosys_falls_back_to_pool_with_reason() {
 #[test]
 fn filter_without_tsync_leaves_other_threads_alone() {
     let _ = denied_engine(libc::EPERM);
-    match Engine::builder().backend(BackendChoice::Uring).ignore_env().build() {
+    match Engine::builder()
+        .backend(BackendChoice::Uring)
+        .ignore_env()
+        .build()
+    {
         Ok(e) => assert_eq!(e.backend().kind(), BackendKind::Uring),
         Err(e) => println!("skipped: io_uring unavailable on this machine anyway: {e}"),
     }
@@ -63,7 +78,10 @@ fn filter_without_tsync_leaves_other_threads_alone() {
 #[test]
 fn backend_env_override() {
     // FILELOOP_BACKEND is read at build time; ignore_env() opts out.
-    let pool = Engine::builder().backend(BackendChoice::Pool).build().unwrap();
+    let pool = Engine::builder()
+        .backend(BackendChoice::Pool)
+        .build()
+        .unwrap();
     if std::env::var("FILELOOP_BACKEND").is_err() {
         assert_eq!(pool.backend().kind(), BackendKind::Pool);
     }

@@ -5,8 +5,8 @@
 //! operation (with its buffer) is freed only when the backend lets go of its own `Arc`.
 
 use super::core::Shared;
+use super::gate::Gate;
 use super::{OpKind, Operation, RawResult};
-use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -28,6 +28,8 @@ struct State<O: Operation> {
     cancel_requested: bool,
     /// Where the operation sits on an io_uring shard, for cancellation.
     uring_key: Option<(usize, u64)>,
+    /// The device bound this operation holds a slot of, released when it completes.
+    gate: Option<Arc<Gate>>,
 }
 
 /// Shared state of one operation.
@@ -47,7 +49,10 @@ pub(crate) trait Inflight: Send + Sync + 'static {
     /// cancellation; `None` when the operation has no io_uring form (pool instead).
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn uring_entry(&self, key: (usize, u64)) -> Option<io_uring::squeue::Entry>;
-    /// Runs the operation on this thread (a pool worker). `None` when abandoned before start.
+    /// Records the device bound whose slot this operation will hold.
+    fn set_gate(&self, gate: Arc<Gate>);
+    /// Runs the operation on this thread (a pool worker). `None` when abandoned before start
+    /// or during the run (the caller then finishes it with a cancellation error).
     fn run_blocking(&self) -> Option<RawResult>;
     /// Delivers the result: wakes the future or queues the callback.
     fn finish(self: Arc<Self>, res: RawResult, shared: &Shared);
@@ -65,6 +70,7 @@ impl<O: Operation> OpCell<O> {
                 abandoned: false,
                 cancel_requested: false,
                 uring_key: None,
+                gate: None,
             }),
         })
     }
@@ -153,6 +159,10 @@ impl<O: Operation> Inflight for OpCell<O> {
         Some(entry)
     }
 
+    fn set_gate(&self, gate: Arc<Gate>) {
+        self.lock().gate = Some(gate);
+    }
+
     fn run_blocking(&self) -> Option<RawResult> {
         let mut op = {
             let mut st = self.lock();
@@ -160,7 +170,7 @@ impl<O: Operation> Inflight for OpCell<O> {
                 return None;
             }
             if st.cancel_requested {
-                return Some(Err(io::Error::from_raw_os_error(libc::ECANCELED)));
+                return Some(Err(crate::sys::cancelled()));
             }
             st.op.take()?
         };
@@ -168,18 +178,17 @@ impl<O: Operation> Inflight for OpCell<O> {
         // dropped meanwhile, and the operation is put back before the result is published.
         let res = op.run_blocking();
         let mut st = self.lock();
+        st.op = Some(op);
         if st.abandoned {
-            drop(st);
-            drop(op);
             return None;
         }
-        st.op = Some(op);
         Some(res)
     }
 
     fn finish(self: Arc<Self>, res: RawResult, shared: &Shared) {
         let mut st = self.lock();
         st.uring_key = None;
+        let gate = st.gate.take();
         if st.abandoned {
             let op = st.op.take();
             drop(st);
@@ -187,20 +196,23 @@ impl<O: Operation> Inflight for OpCell<O> {
                 op.discard(res);
             }
             shared.unpark();
-            return;
+        } else {
+            st.result = Some(res);
+            match std::mem::replace(&mut st.waiter, Waiter::None) {
+                Waiter::None => {}
+                Waiter::Waker(w) => {
+                    drop(st);
+                    w.wake();
+                }
+                Waiter::Callback(f) => {
+                    st.waiter = Waiter::Callback(f);
+                    drop(st);
+                    shared.queue_callback(self);
+                }
+            }
         }
-        st.result = Some(res);
-        match std::mem::replace(&mut st.waiter, Waiter::None) {
-            Waiter::None => {}
-            Waiter::Waker(w) => {
-                drop(st);
-                w.wake();
-            }
-            Waiter::Callback(f) => {
-                st.waiter = Waiter::Callback(f);
-                drop(st);
-                shared.queue_callback(self);
-            }
+        if let Some(gate) = gate {
+            gate.release();
         }
     }
 

@@ -5,6 +5,7 @@
 //! back to the core, so worker threads never keep an engine alive.
 
 use super::cell::Inflight;
+use super::gate::{Gate, Gates, Priority};
 use super::notify::Notify;
 use super::pool::{Job, Pool};
 use super::OpKind;
@@ -106,6 +107,7 @@ pub(crate) struct Core {
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     pub(crate) uring: Option<super::uring::Uring>,
     pub(crate) pool: Pool,
+    gates: Gates,
     /// fork generation the rings belong to: a forked child never touches them.
     generation: u64,
 }
@@ -117,7 +119,6 @@ pub(crate) enum Route {
     Best,
     /// The pool (work that must never run on the submitting thread, e.g. network files when
     /// io_uring would run it inline).
-    #[allow(dead_code)] // chosen by device classification, which comes next
     Pool,
 }
 
@@ -128,20 +129,44 @@ impl Core {
             super::uring::Uring,
         >,
         pool: Pool,
+        gates: Gates,
     ) -> Core {
         Core {
             shared,
             #[cfg(all(target_os = "linux", not(target_os = "android")))]
             uring,
             pool,
+            gates,
             generation: crate::sys::fork_generation(),
         }
     }
 
-    /// Starts `cell` on the backend for its kind. Completions that the backend produced
-    /// meanwhile are delivered before returning.
-    pub(crate) fn submit(&self, cell: Arc<dyn Inflight>, route: Route) {
+    /// The gate bounding device `dev` of class `class`, if that class is bounded.
+    pub(crate) fn gate_for(&self, dev: u64, class: crate::DeviceClass) -> Option<Arc<Gate>> {
+        self.gates.get(dev, class)
+    }
+
+    /// Starts `cell` on the backend for its kind, once its device's gate (if any) admits it.
+    /// Completions that the backend produced meanwhile are delivered before returning.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        cell: Arc<dyn Inflight>,
+        route: Route,
+        gate: Option<&Arc<Gate>>,
+        priority: Priority,
+    ) {
         self.shared.outstanding.fetch_add(1, Relaxed);
+        if let Some(gate) = gate {
+            cell.set_gate(gate.clone());
+            if !gate.admit(self, &cell, route, priority) {
+                return; // submitted by Gate::release when a slot frees up
+            }
+        }
+        self.submit_admitted(cell, route);
+    }
+
+    /// Starts `cell` (already counted and admitted) on the backend for its kind.
+    pub(crate) fn submit_admitted(&self, cell: Arc<dyn Inflight>, route: Route) {
         #[cfg(all(target_os = "linux", not(target_os = "android")))]
         if let Some(uring) = self.uring_for(cell.kind(), route) {
             self.shared.counters.uring.fetch_add(1, Relaxed);

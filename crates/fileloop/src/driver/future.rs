@@ -2,12 +2,15 @@
 
 use super::cell::{Inflight, OpCell};
 use super::core::{Core, Route};
+use super::gate::{Gate, Priority};
+use super::timeout::Timeout;
 use super::Operation;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 /// What an [`Op`] needs from its cell, whatever the operation.
 pub(crate) trait Pending<T>: Send + Sync {
@@ -67,6 +70,8 @@ pub struct Op<T> {
     cell: Arc<dyn Pending<T>>,
     core: Arc<Core>,
     route: Route,
+    gate: Option<Arc<Gate>>,
+    priority: Priority,
     stage: Stage,
 }
 
@@ -87,8 +92,47 @@ impl<T: Send + 'static> Op<T> {
             cell: OpCell::new(op),
             core,
             route: Route::Best,
+            gate: None,
+            priority: Priority::Interactive,
             stage: Stage::Idle,
         }
+    }
+
+    /// Bounds this operation by its device's gate.
+    pub(crate) fn gate(mut self, gate: Option<&Arc<Gate>>) -> Self {
+        self.gate = gate.cloned();
+        self
+    }
+
+    /// Sets the priority used while this operation waits for a slot on a device that has a
+    /// bound (see [`Builder::device_limit`](crate::Builder::device_limit)): interactive
+    /// operations go ahead of bulk ones. No effect once submitted.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Gives the operation a time limit: the returned future resolves with
+    /// `ErrorKind::TimedOut` when it passes, even if the kernel cannot cancel the operation
+    /// (a hung network read); the operation's resources then stay parked in the engine until
+    /// the kernel lets go ([`Stats::parked`](crate::Stats::parked)).
+    ///
+    /// ```no_run
+    /// # async fn demo(file: fileloop::File) {
+    /// use std::time::Duration;
+    /// match file.read_at(vec![0u8; 4096], 0).timeout(Duration::from_millis(100)).await {
+    ///     Ok((res, buf)) => { /* completed in time */ }
+    ///     Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut),
+    /// }
+    /// # }
+    /// ```
+    pub fn timeout(self, limit: Duration) -> Timeout<Self> {
+        super::timeout::timeout(limit, self)
+    }
+
+    /// As [`timeout`](Op::timeout), with an absolute deadline.
+    pub fn deadline(self, at: Instant) -> Timeout<Self> {
+        super::timeout::deadline(at, self)
     }
 
     /// Runs this operation on the thread pool even where io_uring could do it (used for files
@@ -101,7 +145,9 @@ impl<T: Send + 'static> Op<T> {
     fn submit(&mut self) {
         if self.stage == Stage::Idle {
             self.stage = Stage::Submitted;
-            self.core.submit(self.cell.clone().inflight(), self.route);
+            let cell = self.cell.clone().inflight();
+            self.core
+                .submit(cell, self.route, self.gate.as_ref(), self.priority);
         }
     }
 

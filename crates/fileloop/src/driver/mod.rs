@@ -8,9 +8,12 @@
 pub(crate) mod cell;
 pub(crate) mod core;
 pub(crate) mod future;
+pub(crate) mod gate;
 pub(crate) mod kind;
 pub(crate) mod notify;
 pub(crate) mod pool;
+pub(crate) mod timeout;
+pub(crate) mod timer;
 #[cfg(all(target_os = "linux", not(target_os = "android")))]
 pub(crate) mod uring;
 

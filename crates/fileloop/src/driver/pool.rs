@@ -122,7 +122,7 @@ impl Inner {
     fn run(&self, job: Job) {
         let kind = job.cell.kind();
         match job.cell.run_blocking() {
-            None => self.shared.released(),
+            None => self.shared.deliver(job.cell, Err(crate::sys::cancelled())),
             Some(res) => {
                 if job.retry_of_uring && res.is_ok() {
                     self.shared.uring_refuses(kind);

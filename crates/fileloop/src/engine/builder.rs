@@ -1,7 +1,9 @@
 //! [`Builder`]: how an engine is configured and which backend it gets.
 
 use super::{Backend, BackendKind, Engine};
+use crate::device::DeviceClass;
 use crate::driver::core::{Core, Shared};
+use crate::driver::gate::{DeviceLimits, Gates};
 use crate::driver::pool::Pool;
 use std::io;
 
@@ -52,6 +54,7 @@ pub struct Builder {
     pool_threads: usize,
     host_driven: bool,
     honour_env: bool,
+    limits: DeviceLimits,
 }
 
 impl Default for Builder {
@@ -64,6 +67,7 @@ impl Default for Builder {
             pool_threads: 64,
             host_driven: false,
             honour_env: true,
+            limits: DeviceLimits::default(),
         }
     }
 }
@@ -110,6 +114,23 @@ impl Builder {
         self
     }
 
+    /// Bounds the operations in flight per device of `class` (`None`: unbounded). Excess
+    /// operations wait, interactive ones ahead of bulk ones ([`Op::priority`](crate::Op::priority)).
+    /// Defaults: network filesystems 32 per mount, rotational disks 8, others unbounded.
+    ///
+    /// ```
+    /// use fileloop::{DeviceClass, Engine};
+    /// let engine = Engine::builder()
+    ///     .device_limit(DeviceClass::Network, Some(8))
+    ///     .device_limit(DeviceClass::Local { rotational: None }, Some(256))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn device_limit(mut self, class: DeviceClass, limit: Option<usize>) -> Self {
+        *self.limits.slot(class) = limit;
+        self
+    }
+
     /// Creates the engine. Fails only when the requested backend is impossible (io_uring
     /// asked for explicitly and refused) or the system is out of resources.
     pub fn build(self) -> io::Result<Engine> {
@@ -145,7 +166,7 @@ impl Builder {
                     Err(e) => (None, pool_desc(&e.to_string())),
                 },
             };
-            let core = Core::new(shared, uring, pool);
+            let core = Core::new(shared, uring, pool, Gates::new(self.limits));
             Ok(Engine::start(core, backend, self.host_driven))
         }
         #[cfg(not(all(target_os = "linux", not(target_os = "android"))))]
@@ -161,7 +182,7 @@ impl Builder {
             } else {
                 "no io_uring on this platform"
             };
-            let core = Core::new(shared, pool);
+            let core = Core::new(shared, pool, Gates::new(self.limits));
             Ok(Engine::start(core, pool_desc(why), self.host_driven))
         }
     }

@@ -168,3 +168,37 @@ fn completion_loop(core: &Core, stop: &AtomicBool) {
         }
     }
 }
+
+impl Engine {
+    /// Classifies the device of an open descriptor (cached per device; the first file of a
+    /// device costs one statfs on the pool) and finds its gate.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) async fn device_policy(
+        &self,
+        fd: std::os::fd::RawFd,
+    ) -> (crate::DeviceClass, Option<Arc<crate::driver::gate::Gate>>) {
+        use crate::device;
+        let Some(dev) = device::device_of(fd) else {
+            return (crate::DeviceClass::Unknown, None);
+        };
+        let class = match device::cached(dev) {
+            Some(c) => c,
+            None => {
+                let job = crate::op::Blocking::new(move || Ok(device::classify_fd(fd, dev)));
+                let class = self.op(job).await.unwrap_or(crate::DeviceClass::Unknown);
+                device::remember(dev, class);
+                class
+            }
+        };
+        (class, self.inner.core.gate_for(dev, class))
+    }
+
+    /// Device classes are not determined on this system.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub(crate) async fn device_policy(
+        &self,
+        _raw: crate::op::RawFile,
+    ) -> (crate::DeviceClass, Option<Arc<crate::driver::gate::Gate>>) {
+        (crate::DeviceClass::Unknown, None)
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::OpenOptions;
 use crate::buf::{IoBuf, IoBufMut};
-use crate::driver::core::Route;
+use crate::device::DeviceClass;
 use crate::driver::future::Op;
 use crate::engine::Engine;
 use crate::error::context;
@@ -73,13 +73,31 @@ impl File {
         OpenOptions::new()
     }
 
+    /// Wraps an open descriptor without looking at its device.
     pub(crate) fn from_raw(engine: &Engine, raw: RawFile, path: PathBuf) -> File {
-        let handle = FileHandle::new(raw, path, engine.core().clone(), Route::Best);
+        File::from_handle(engine, FileHandle::new(raw, path, engine.core().clone()))
+    }
+
+    /// Wraps an open descriptor after classifying its device (routing and bounds).
+    pub(crate) async fn from_raw_classified(engine: &Engine, raw: RawFile, path: PathBuf) -> File {
+        let mut handle = FileHandle::new(raw, path, engine.core().clone());
+        let (class, gate) = engine.device_policy(raw).await;
+        handle.set_device(class, gate);
+        File::from_handle(engine, handle)
+    }
+
+    fn from_handle(engine: &Engine, handle: FileHandle) -> File {
         File {
             handle: Arc::new(handle),
             engine: engine.clone(),
             append_at: OnceLock::new(),
         }
+    }
+
+    /// The kind of storage the file is on (decided at open; `Unknown` for files wrapped with
+    /// [`from_std`](File::from_std) or on systems without the query).
+    pub fn device_class(&self) -> DeviceClass {
+        self.handle.class()
     }
 
     /// Wraps a standard file; operations run on `engine`. The path is only used in messages.
@@ -100,7 +118,7 @@ impl File {
     }
 
     fn op<O: crate::driver::Operation>(&self, op: O) -> Op<O::Output> {
-        self.engine.op(op).route(self.handle.route())
+        self.handle.op(op)
     }
 
     /// Reads into `buf` (up to its capacity) from `pos`; returns the count (0 at end of file)
@@ -271,12 +289,7 @@ impl File {
     /// complete and this returns `Ok(())`.
     pub async fn close(self) -> io::Result<()> {
         match Arc::try_unwrap(self.handle) {
-            Ok(handle) => {
-                let path = handle.path().to_path_buf();
-                let route = handle.route();
-                let raw = handle.into_raw();
-                self.engine.op(op::Close::new(raw, path)).route(route).await
-            }
+            Ok(handle) => handle.into_close().await,
             Err(_shared) => Ok(()),
         }
     }

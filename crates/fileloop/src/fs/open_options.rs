@@ -124,7 +124,7 @@ impl OpenOptions {
             None => how.path.clone(),
         };
         let raw = engine.op(Open::new(how)).await?;
-        let file = File::from_raw(engine, raw, path);
+        let file = File::from_raw_classified(engine, raw, path).await;
         if self.append {
             file.init_append().await?;
         }

@@ -23,8 +23,10 @@ pub(crate) use set_len::SetLen;
 pub(crate) use sync::{Sync, SyncRange};
 pub(crate) use write::{WriteAt, WriteVectoredAt};
 
+use crate::device::DeviceClass;
 use crate::driver::core::{Core, Route};
 use crate::driver::future::Op;
+use crate::driver::gate::Gate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -44,6 +46,9 @@ pub(crate) struct FileHandle {
     path: PathBuf,
     core: Arc<Core>,
     route: Route,
+    /// The bound of the file's device, if it has one.
+    gate: Option<Arc<Gate>>,
+    class: DeviceClass,
 }
 
 // SAFETY: a descriptor or handle is an integer-like token usable from any thread.
@@ -53,13 +58,36 @@ unsafe impl std::marker::Sync for FileHandle {}
 
 impl FileHandle {
     /// Takes ownership of `raw`.
-    pub(crate) fn new(raw: RawFile, path: PathBuf, core: Arc<Core>, route: Route) -> FileHandle {
+    pub(crate) fn new(raw: RawFile, path: PathBuf, core: Arc<Core>) -> FileHandle {
         FileHandle {
             raw,
             path,
             core,
-            route,
+            route: Route::Best,
+            gate: None,
+            class: DeviceClass::Unknown,
         }
+    }
+
+    /// Records what device the file is on: network files run on the pool, never on the
+    /// submitting thread, and every operation passes the device's gate.
+    pub(crate) fn set_device(&mut self, class: DeviceClass, gate: Option<Arc<Gate>>) {
+        self.class = class;
+        self.gate = gate;
+        if class.is_network() {
+            self.route = Route::Pool;
+        }
+    }
+
+    pub(crate) fn class(&self) -> DeviceClass {
+        self.class
+    }
+
+    /// A new operation on this file, routed and bounded for its device.
+    pub(crate) fn op<O: crate::driver::Operation>(&self, op: O) -> Op<O::Output> {
+        Op::new(self.core.clone(), op)
+            .route(self.route)
+            .gate(self.gate.as_ref())
     }
     pub(crate) fn raw(&self) -> RawFile {
         self.raw
@@ -67,25 +95,25 @@ impl FileHandle {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
-    pub(crate) fn route(&self) -> Route {
-        self.route
-    }
-    /// Gives up the descriptor without closing it.
-    pub(crate) fn into_raw(self) -> RawFile {
-        let raw = self.raw;
+    /// The close operation for this file, consuming the handle.
+    pub(crate) fn into_close(self) -> Op<std::io::Result<()>> {
         let mut this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: the fields are dropped exactly once here and `this` is never used again.
+        let close = Close::new(this.raw, std::mem::take(&mut this.path));
+        let op = this.op(close);
+        // SAFETY: each remaining field is dropped exactly once here; `this` is never used
+        // again and its Drop (which would close a second time) never runs.
         unsafe {
             std::ptr::drop_in_place(&mut this.path);
             std::ptr::drop_in_place(&mut this.core);
+            std::ptr::drop_in_place(&mut this.gate);
         }
-        raw
+        op
     }
 }
 
 impl Drop for FileHandle {
     fn drop(&mut self) {
         let close = Close::new(self.raw, std::mem::take(&mut self.path));
-        Op::new(self.core.clone(), close).route(self.route).detach();
+        self.op(close).detach();
     }
 }

@@ -39,3 +39,16 @@ pub(crate) mod os;
 #[cfg(windows)]
 #[path = "windows.rs"]
 pub(crate) mod os;
+
+/// The error of an operation cancelled before it ran (ECANCELED; ERROR_OPERATION_ABORTED on
+/// Windows).
+pub(crate) fn cancelled() -> std::io::Error {
+    #[cfg(unix)]
+    {
+        std::io::Error::from_raw_os_error(libc::ECANCELED)
+    }
+    #[cfg(windows)]
+    {
+        std::io::Error::from_raw_os_error(995)
+    }
+}

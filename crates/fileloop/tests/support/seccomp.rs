@@ -10,7 +10,12 @@ pub fn deny_io_uring(errno: i32) -> std::io::Result<()> {
     const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
     const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-    let stmt = |code: u16, k: u32| libc::sock_filter { code, jt: 0, jf: 0, k };
+    let stmt = |code: u16, k: u32| libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    };
     let jump = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
     let (ld, jeq, ret) = (
         (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
@@ -39,7 +44,12 @@ pub fn deny_io_uring(errno: i32) -> std::io::Result<()> {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const _) != 0 {
+        if libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &prog as *const _,
+        ) != 0
+        {
             return Err(std::io::Error::last_os_error());
         }
     }
