@@ -34,6 +34,7 @@ mod error;
 mod fs;
 mod metadata;
 mod op;
+pub mod rt;
 mod sys;
 
 pub use device::DeviceClass;

@@ -83,6 +83,7 @@ impl Shared {
         self.uring_allowed[kind.index()].store(false, Relaxed);
     }
 
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     fn uring_allowed(&self, kind: OpKind) -> bool {
         self.uring_allowed[kind.index()].load(Relaxed)
     }
@@ -109,6 +110,7 @@ pub(crate) struct Core {
     pub(crate) pool: Pool,
     gates: Gates,
     /// fork generation the rings belong to: a forked child never touches them.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     generation: u64,
 }
 

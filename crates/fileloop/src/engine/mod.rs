@@ -156,6 +156,42 @@ impl Engine {
     }
 }
 
+/// What a runtime driver holds: the core (kept alive while operations complete) and the stop
+/// flag of the engine it drives.
+#[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+pub(crate) struct Driver {
+    core: Arc<Core>,
+    stop: Arc<AtomicBool>,
+}
+
+#[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+impl Driver {
+    pub(crate) fn dispatch(&self) -> usize {
+        self.core.dispatch()
+    }
+    /// Whether the engine was dropped.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.core.shared.notify.fd()
+    }
+    /// Whether no operation is outstanding.
+    pub(crate) fn idle(&self) -> bool {
+        self.core.shared.outstanding() == 0
+    }
+}
+
+#[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+impl Engine {
+    pub(crate) fn driver(&self) -> Driver {
+        Driver {
+            core: self.inner.core.clone(),
+            stop: self.inner.stop.clone(),
+        }
+    }
+}
+
 fn completion_loop(core: &Core, stop: &AtomicBool) {
     loop {
         // Once stopping, look again now and then: the last completions may come from the pool,
@@ -175,9 +211,10 @@ impl Engine {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub(crate) async fn device_policy(
         &self,
-        fd: std::os::fd::RawFd,
+        handle: &crate::op::FileHandle,
     ) -> (crate::DeviceClass, Option<Arc<crate::driver::gate::Gate>>) {
         use crate::device;
+        let fd = handle.raw();
         let Some(dev) = device::device_of(fd) else {
             return (crate::DeviceClass::Unknown, None);
         };
@@ -193,12 +230,24 @@ impl Engine {
         (class, self.inner.core.gate_for(dev, class))
     }
 
-    /// Device classes are not determined on this system.
+    /// Device classes are not determined on this system: every file is `Unknown`, bounded by
+    /// the `Unknown` class's limit per device.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     pub(crate) async fn device_policy(
         &self,
-        _raw: crate::op::RawFile,
+        handle: &crate::op::FileHandle,
     ) -> (crate::DeviceClass, Option<Arc<crate::driver::gate::Gate>>) {
-        (crate::DeviceClass::Unknown, None)
+        #[cfg(unix)]
+        let dev = crate::sys::os::fstat(handle.raw()).map_or(0, |m| {
+            use std::os::unix::fs::MetadataExt;
+            m.dev()
+        });
+        #[cfg(not(unix))]
+        let dev = {
+            let _ = handle;
+            0
+        };
+        let class = crate::DeviceClass::Unknown;
+        (class, self.inner.core.gate_for(dev, class))
     }
 }

@@ -78,10 +78,11 @@ impl File {
         File::from_handle(engine, FileHandle::new(raw, path, engine.core().clone()))
     }
 
-    /// Wraps an open descriptor after classifying its device (routing and bounds).
-    pub(crate) async fn from_raw_classified(engine: &Engine, raw: RawFile, path: PathBuf) -> File {
-        let mut handle = FileHandle::new(raw, path, engine.core().clone());
-        let (class, gate) = engine.device_policy(raw).await;
+    /// Wraps an open descriptor (as `Open` outputs it) after classifying its device
+    /// (routing and bounds).
+    pub(crate) async fn from_opened(engine: &Engine, raw: usize, path: PathBuf) -> File {
+        let mut handle = FileHandle::new(op::raw_from_usize(raw), path, engine.core().clone());
+        let (class, gate) = engine.device_policy(&handle).await;
         handle.set_device(class, gate);
         File::from_handle(engine, handle)
     }
@@ -105,6 +106,13 @@ impl File {
     pub fn from_std(engine: &Engine, file: std::fs::File, path: impl Into<PathBuf>) -> File {
         use std::os::fd::IntoRawFd;
         File::from_raw(engine, file.into_raw_fd(), path.into())
+    }
+
+    /// Wraps a standard file; operations run on `engine`. The path is only used in messages.
+    #[cfg(windows)]
+    pub fn from_std(engine: &Engine, file: std::fs::File, path: impl Into<PathBuf>) -> File {
+        use std::os::windows::io::IntoRawHandle;
+        File::from_raw(engine, file.into_raw_handle(), path.into())
     }
 
     /// The path the file was opened with.

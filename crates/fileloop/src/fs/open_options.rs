@@ -124,7 +124,7 @@ impl OpenOptions {
             None => how.path.clone(),
         };
         let raw = engine.op(Open::new(how)).await?;
-        let file = File::from_raw_classified(engine, raw, path).await;
+        let file = File::from_opened(engine, raw, path).await;
         if self.append {
             file.init_append().await?;
         }
@@ -153,6 +153,7 @@ impl OpenOptions {
             (if self.create { libc::O_CREAT } else { 0 })
                 | (if self.truncate { libc::O_TRUNC } else { 0 })
         };
-        Ok(access | creation | (self.custom_flags & !libc::O_ACCMODE))
+        // Custom flags never change the access mode (the low two bits, O_ACCMODE).
+        Ok(access | creation | (self.custom_flags & !3))
     }
 }

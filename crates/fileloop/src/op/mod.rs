@@ -51,6 +51,11 @@ pub(crate) struct FileHandle {
     class: DeviceClass,
 }
 
+/// A descriptor or handle carried as an integer (as `Open` outputs it).
+pub(crate) fn raw_from_usize(raw: usize) -> RawFile {
+    raw as RawFile
+}
+
 // SAFETY: a descriptor or handle is an integer-like token usable from any thread.
 unsafe impl Send for FileHandle {}
 // SAFETY: as above; all methods only read.

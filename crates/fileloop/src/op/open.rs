@@ -19,7 +19,8 @@ pub(crate) struct OpenHow {
     pub(crate) beneath: bool,
 }
 
-/// Opens a file; the output is the new descriptor, owned by the caller.
+/// Opens a file; the output is the new descriptor, owned by the caller
+/// (see [`raw_from_usize`](super::raw_from_usize)).
 pub(crate) struct Open {
     how: OpenHow,
     #[cfg(unix)]
@@ -77,7 +78,8 @@ impl Open {
 }
 
 impl Operation for Open {
-    type Output = io::Result<RawFile>;
+    /// The new descriptor or handle as an integer (`RawFile` is not `Send` on Windows).
+    type Output = io::Result<usize>;
     const KIND: OpKind = OpKind::Open;
 
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
@@ -117,6 +119,14 @@ impl Operation for Open {
             };
             return crate::driver::cvt(r as isize);
         }
+        #[cfg(not(target_os = "linux"))]
+        if self.how.beneath {
+            // Without openat2 a confined open cannot be guaranteed: refuse.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "confined directories need openat2 (Linux 5.6+)",
+            ));
+        }
         #[cfg(unix)]
         {
             crate::sys::os::openat(self.dir_fd(), &self.c_path, self.how.flags, self.how.mode)
@@ -128,7 +138,7 @@ impl Operation for Open {
     }
 
     fn complete(self, res: RawResult) -> Self::Output {
-        let res = res.map(|raw| raw as usize as RawFile);
+        let res = res.map(|raw| raw as usize);
         let shown = match &self.how.dir {
             Some(d) => d.path().join(&self.how.path),
             None => self.how.path.clone(),

@@ -210,6 +210,7 @@ impl Operation for CreateDir {
         }
         #[cfg(not(unix))]
         {
+            let _no_mode_bits_here = self.mode;
             std::fs::create_dir(self.path.shown()).map(|_| 0)
         }
     }

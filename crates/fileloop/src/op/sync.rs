@@ -99,6 +99,7 @@ impl Operation for SyncRange {
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
+            let _whole_file_instead_of = (self.pos, self.len);
             os::fsync(self.file.raw(), true)
         }
     }

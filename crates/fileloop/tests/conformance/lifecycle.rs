@@ -94,12 +94,15 @@ fn random_drops(choice: fileloop::BackendChoice) {
     };
     block_on(async {
         let file = engine.open(&path).await.unwrap();
+        #[cfg(target_os = "linux")]
         let direct = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECT)
             .open_with(&engine, &path)
             .await
             .ok();
+        #[cfg(not(target_os = "linux"))]
+        let direct: Option<fileloop::File> = None;
         let out = OpenOptions::new()
             .write(true)
             .create(true)
