@@ -230,6 +230,43 @@ impl Engine {
         (class, self.inner.core.gate_for(dev, class))
     }
 
+    /// As [`device_policy`](Engine::device_policy) without waiting: a device not seen before
+    /// is classified in the background (on a duplicate of the descriptor) and this file counts
+    /// as `Unknown`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn device_policy_now(
+        &self,
+        handle: &crate::op::FileHandle,
+    ) -> (crate::DeviceClass, Option<Arc<crate::driver::gate::Gate>>) {
+        use crate::device;
+        let Some(dev) = device::device_of(handle.raw()) else {
+            return (crate::DeviceClass::Unknown, None);
+        };
+        let class = device::cached(dev).unwrap_or_else(|| {
+            // SAFETY: duplicating a descriptor the handle keeps open; the job owns the copy.
+            let dup = unsafe { libc::fcntl(handle.raw(), libc::F_DUPFD_CLOEXEC, 0) };
+            if dup >= 0 {
+                let job = crate::op::Blocking::new(move || {
+                    device::remember(dev, device::classify_fd(dup, dev));
+                    let _ = crate::sys::os::close(dup);
+                    Ok(())
+                });
+                self.op(job).detach();
+            }
+            crate::DeviceClass::Unknown
+        });
+        (class, self.inner.core.gate_for(dev, class))
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub(crate) fn device_policy_now(
+        &self,
+        handle: &crate::op::FileHandle,
+    ) -> (crate::DeviceClass, Option<Arc<crate::driver::gate::Gate>>) {
+        let _ = handle;
+        (crate::DeviceClass::Unknown, None)
+    }
+
     /// Device classes are not determined on this system: every file is `Unknown`, bounded by
     /// the `Unknown` class's limit per device.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]

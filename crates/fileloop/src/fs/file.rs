@@ -39,7 +39,9 @@ use std::sync::{Arc, OnceLock};
 pub struct File {
     handle: Arc<FileHandle>,
     engine: Engine,
-    /// The end offset appends continue from (append mode only).
+    /// Opened in append mode.
+    append_mode: bool,
+    /// The end offset appends continue from (set on the first append).
     append_at: OnceLock<AtomicU64>,
 }
 
@@ -87,10 +89,21 @@ impl File {
         File::from_handle(engine, handle)
     }
 
+    /// As [`from_opened`](File::from_opened) without waiting: a device seen before gets its
+    /// class from the cache; a new one is classified in the background (for later opens) and
+    /// this file counts as `Unknown`.
+    pub(crate) fn from_opened_now(engine: &Engine, raw: usize, path: PathBuf) -> File {
+        let mut handle = FileHandle::new(op::raw_from_usize(raw), path, engine.core().clone());
+        let (class, gate) = engine.device_policy_now(&handle);
+        handle.set_device(class, gate);
+        File::from_handle(engine, handle)
+    }
+
     fn from_handle(engine: &Engine, handle: FileHandle) -> File {
         File {
             handle: Arc::new(handle),
             engine: engine.clone(),
+            append_mode: false,
             append_at: OnceLock::new(),
         }
     }
@@ -235,19 +248,31 @@ impl File {
         self.read_to_end_at(buf, 0).await
     }
 
-    pub(crate) async fn init_append(&self) -> io::Result<()> {
+    pub(crate) fn set_append_mode(&mut self) {
+        self.append_mode = true;
+    }
+
+    /// The end offset appends continue from, read from the file on first use (concurrent
+    /// first appends agree: whoever sets it first wins, and all share the one counter).
+    async fn append_end(&self) -> io::Result<&AtomicU64> {
+        if let Some(end) = self.append_at.get() {
+            return Ok(end);
+        }
         let len = self.metadata().await?.len();
-        let _ = self.append_at.set(AtomicU64::new(len));
-        Ok(())
+        Ok(self.append_at.get_or_init(|| AtomicU64::new(len)))
     }
 
     /// Appends all of `buf` at the end of the file (append mode only). The range is reserved
     /// before writing, so concurrent appends through this `File` never overlap or reorder
     /// their bytes; returns the offset the data went to.
     pub async fn append<B: IoBuf>(&self, buf: B) -> (io::Result<u64>, B) {
-        let Some(end) = self.append_at.get() else {
+        if !self.append_mode {
             let err = io::Error::new(io::ErrorKind::InvalidInput, "file not opened for append");
             return (context(Err(err), "append", self.path()), buf);
+        }
+        let end = match self.append_end().await {
+            Ok(end) => end,
+            Err(e) => return (Err(e), buf),
         };
         let pos = end.fetch_add(buf.bytes_init() as u64, Ordering::AcqRel);
         let (res, buf) = self.write_all_at(buf, pos).await;

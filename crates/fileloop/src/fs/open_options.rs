@@ -1,10 +1,13 @@
 //! [`OpenOptions`]: std's open flags, for async opens on any engine.
 
 use super::File;
+use crate::driver::{OpKind, Operation, RawResult};
 use crate::engine::Engine;
 use crate::op::{Open, OpenHow};
+use crate::Op;
 use std::io;
 use std::path::Path;
+use std::path::PathBuf;
 
 /// Options for opening a file, as `std::fs::OpenOptions`.
 ///
@@ -124,11 +127,42 @@ impl OpenOptions {
             None => how.path.clone(),
         };
         let raw = engine.op(Open::new(how)).await?;
-        let file = File::from_opened(engine, raw, path).await;
+        let mut file = File::from_opened(engine, raw, path).await;
         if self.append {
-            file.init_append().await?;
+            file.set_append_mode();
         }
         Ok(file)
+    }
+
+    /// Opens `path` on `engine` as an [`Op`], for loops that use callbacks
+    /// ([`Op::on_complete`]) rather than `async`. The first file opened on a device not seen
+    /// before is not yet classified (see [`File::device_class`]).
+    ///
+    /// ```no_run
+    /// let engine = fileloop::Engine::builder().build()?;
+    /// fileloop::OpenOptions::new()
+    ///     .read(true)
+    ///     .open_op(&engine, "Cargo.toml")
+    ///     .on_complete(|file| println!("{:?}", file.map(|f| f.device_class())));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn open_op(&self, engine: &Engine, path: impl AsRef<Path>) -> Op<io::Result<File>> {
+        let path = path.as_ref().to_path_buf();
+        let flags = self.flags();
+        let how = OpenHow {
+            dir: None,
+            path: path.clone(),
+            flags: *flags.as_ref().unwrap_or(&0),
+            mode: self.mode,
+            beneath: false,
+        };
+        engine.op(OpenFile {
+            open: Open::new(how),
+            invalid: flags.err(),
+            engine: engine.clone(),
+            path,
+            append: self.append,
+        })
     }
 
     /// The open(2) flags, with std's validation of combinations.
@@ -155,5 +189,47 @@ impl OpenOptions {
         };
         // Custom flags never change the access mode (the low two bits, O_ACCMODE).
         Ok(access | creation | (self.custom_flags & !3))
+    }
+}
+
+/// An open that produces a [`File`] directly (for [`OpenOptions::open_op`]).
+struct OpenFile {
+    open: Open,
+    invalid: Option<io::Error>,
+    engine: Engine,
+    path: PathBuf,
+    append: bool,
+}
+
+impl Operation for OpenFile {
+    type Output = io::Result<File>;
+    const KIND: OpKind = OpKind::Open;
+
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn uring_entry(&mut self) -> Option<io_uring::squeue::Entry> {
+        if self.invalid.is_some() {
+            return None;
+        }
+        self.open.uring_entry()
+    }
+
+    fn run_blocking(&mut self) -> RawResult {
+        match self.invalid.take() {
+            Some(e) => Err(e),
+            None => self.open.run_blocking(),
+        }
+    }
+
+    fn complete(self, res: RawResult) -> Self::Output {
+        let raw = self.open.complete(res)?;
+        let mut file = File::from_opened_now(&self.engine, raw, self.path);
+        if self.append {
+            file.set_append_mode();
+        }
+        Ok(file)
+    }
+
+    fn discard(self, res: RawResult) {
+        self.open.discard(res);
     }
 }
