@@ -43,13 +43,26 @@
 //!
 //! Dropping [`Mounted`] answers every held request, lazily unmounts the filesystem,
 //! waits a little for the session to end (aborting the FUSE connection if files are
-//! still open on it), and removes the mount point; it never blocks forever. If the
-//! process dies without running that `Drop` (killed, `panic = "abort"`,
-//! `std::mem::forget`), the mount is left behind as a dead mount (`ENOTCONN`); remove it
-//! with `umount -l PATH` or [`cleanup_stale_mounts`].
+//! still open on it), and removes the mount point; it never blocks forever.
+//!
+//! The daemon lives in the process that uses the mount, so a process ending without
+//! that `Drop` while one of its threads waits on a held request would get stuck for
+//! good: the kernel waits uninterruptibly for an answer to a request the daemon has
+//! taken, even through `SIGKILL`. Two safety nets abort the connection then:
+//!
+//! - an `atexit` handler, for a normal exit (`main` returning, `std::process::exit`)
+//!   with mounts not dropped (leaked, or owned by a thread still blocked);
+//! - a watchdog process per mount (`/bin/sh`, in its own process group), which the
+//!   kernel signals when this process dies (`PR_SET_PDEATHSIG`): it aborts the
+//!   connection, unmounts and removes the mount point.
+//!
+//! Whatever is still left (say `/bin/sh` was missing) is removed by
+//! [`cleanup_stale_mounts`], which [`mount`] calls first. Side effect: [`mount`] also
+//! mounts fusectl on `/sys/fs/fuse/connections` when it is not mounted there.
 
 #![warn(missing_docs)]
 
+mod exit_guard;
 mod fs;
 mod sys;
 mod timer;
@@ -62,6 +75,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::exit_guard::Watchdog;
 use crate::fs::{Data, Node, Shared, State, Stats, TestFs};
 use crate::timer::Timer;
 
@@ -389,6 +403,9 @@ pub fn mount(config: Config) -> io::Result<Mounted> {
         return Err(io::Error::new(io::ErrorKind::PermissionDenied, reason));
     }
     validate(&config)?;
+    // Best effort: mounts left by dead processes, and fusectl for `abort` and cleanup.
+    let _ = cleanup_stale_mounts();
+    let _ = sys::ensure_fusectl();
 
     let now = SystemTime::now();
     let nodes = config
@@ -418,6 +435,8 @@ pub fn mount(config: Config) -> io::Result<Mounted> {
         session_thread: None,
         timer_thread: Some(timer_thread),
         mounted: false,
+        watchdog: None,
+        key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
     };
     mounted.path = make_mount_dir()?;
     let path = mounted.path.clone();
@@ -430,7 +449,11 @@ pub fn mount(config: Config) -> io::Result<Mounted> {
         )
     })?;
     mounted.mounted = true;
-    mounted.connection = sys::connection_of(&path).ok();
+    if let Ok(entry) = sys::mount_entry(&path) {
+        mounted.connection = Some(entry.connection);
+        mounted.watchdog = Watchdog::start(entry).ok();
+    }
+    exit_guard::register(mounted.key, &path, mounted.connection, &mounted.shared);
 
     let (ready_tx, ready_rx) = mpsc::channel();
     let fs = TestFs {
@@ -489,7 +512,13 @@ pub struct Mounted {
     timer_thread: Option<JoinHandle<()>>,
     /// Whether `path` has a mount of ours to detach.
     mounted: bool,
+    /// Cleans up if the process dies without dropping this.
+    watchdog: Option<Watchdog>,
+    /// Identifies this mount for the `atexit` cleanup.
+    key: u64,
 }
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
 
 impl fmt::Debug for Mounted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -628,6 +657,13 @@ impl Mounted {
     ///
     /// The `Mounted` stays usable for its counters and is cleaned up by `Drop` as usual.
     pub fn abort(&self) -> io::Result<()> {
+        // Once the session has ended, the connection number may belong to someone else.
+        if self.session_thread.as_ref().is_none_or(|t| t.is_finished()) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the FUSE session of this mount has already ended",
+            ));
+        }
         let connection = self.connection.ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
@@ -645,6 +681,7 @@ impl Mounted {
 
 impl Drop for Mounted {
     fn drop(&mut self) {
+        exit_guard::unregister(self.key);
         // 1. Answer everything the kernel is waiting for, and stop holding or delaying.
         let held = {
             let mut state = self.shared.lock();
@@ -672,7 +709,11 @@ impl Drop for Mounted {
             }
             if finished {
                 let _ = session.join();
+                if let Some(watchdog) = self.watchdog.take() {
+                    watchdog.stop();
+                }
             } else {
+                // The watchdog stays, to abort the connection when the process dies.
                 eprintln!(
                     "fileloop-testfs: the FUSE session of {} did not end; leaving it behind",
                     self.path.display()
@@ -692,36 +733,52 @@ impl Drop for Mounted {
     }
 }
 
-/// Lazily unmounts the filesystems of this crate whose daemon is gone (left behind by a
-/// killed process), and removes their mount points. Returns how many it removed.
+/// Removes the mounts of this crate left behind by processes that are gone or dying,
+/// and their mount points; returns how many it removed. [`mount`] calls it first.
 ///
-/// Only mounts of type `fuse.fileloop-testfs` that answer `ENOTCONN` are touched, so
-/// this is safe to call while other processes have live mounts. Each check runs in a
-/// helper thread and is given up after a second, so this never blocks for long.
+/// A mount point is named `fileloop-testfs-<pid>-...`; its mount is stale when process
+/// `<pid>` no longer exists, or is exiting (its main thread is a zombie: typically a
+/// thread stuck in a request the dead daemon took, which this frees by aborting the
+/// connection). Mounts of live processes, and mounts named otherwise, are left alone.
+/// This reads only `/proc`, never the mounted filesystems, so it cannot block.
 pub fn cleanup_stale_mounts() -> io::Result<usize> {
+    let own_pid = std::process::id();
     let mut removed = 0;
     for entry in sys::mounts()? {
         if entry.fstype != sys::FSTYPE {
             continue;
         }
-        let path = entry.mount_point;
-        let (tx, rx) = mpsc::channel();
-        let probe = path.clone();
-        thread::Builder::new()
-            .name("testfs-stale-probe".into())
-            .spawn(move || {
-                let _ = tx.send(
-                    std::fs::metadata(&probe)
-                        .err()
-                        .and_then(|e| e.raw_os_error()),
-                );
-            })?;
-        if let Ok(Some(libc::ENOTCONN)) = rx.recv_timeout(Duration::from_secs(1)) {
-            if sys::detach(&path).is_ok() {
-                let _ = std::fs::remove_dir(&path);
-                removed += 1;
-            }
+        let Some(pid) = entry
+            .mount_point
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("fileloop-testfs-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == own_pid || process_alive(pid) {
+            continue;
+        }
+        // The mount is still there, so this connection number is still its own.
+        let _ = sys::abort_connection(entry.connection);
+        if sys::detach(&entry.mount_point).is_ok() {
+            let _ = std::fs::remove_dir(&entry.mount_point);
+            removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// Whether process `pid` exists and its main thread has not exited.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }

@@ -133,6 +133,8 @@ pub(crate) struct MountEntry {
     pub(crate) mount_point: PathBuf,
     /// Filesystem type, e.g. `fuse.fileloop-testfs`.
     pub(crate) fstype: String,
+    /// Device number, as `major:minor`.
+    pub(crate) dev: String,
     /// The fusectl connection number of a FUSE mount: the kernel's encoding of its
     /// device number, `major << 20 | minor`.
     pub(crate) connection: u64,
@@ -161,20 +163,20 @@ pub(crate) fn mounts() -> io::Result<Vec<MountEntry>> {
         out.push(MountEntry {
             mount_point: PathBuf::from(std::ffi::OsString::from_vec(unescape_mountinfo(fields[4]))),
             fstype: fields[dash + 1].to_string(),
+            dev: fields[2].to_string(),
             connection: (major << 20) | minor,
         });
     }
     Ok(out)
 }
 
-/// The fusectl connection number of the FUSE mount at `path`, read from mountinfo
-/// (without touching the mounted filesystem, which might not answer).
-pub(crate) fn connection_of(path: &Path) -> io::Result<u64> {
+/// The mountinfo entry of our FUSE mount at `path` (found without touching the mounted
+/// filesystem, which might not answer).
+pub(crate) fn mount_entry(path: &Path) -> io::Result<MountEntry> {
     mounts()?
         .into_iter()
         .rev() // the most recent mount on that path is the visible one
         .find(|m| m.mount_point == path && m.fstype == FSTYPE)
-        .map(|m| m.connection)
         .ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
@@ -189,10 +191,8 @@ fn fusectl_mounted() -> io::Result<bool> {
         .any(|m| m.fstype == "fusectl" && m.mount_point == Path::new(FUSECTL_DIR)))
 }
 
-/// Aborts FUSE connection `connection` by writing to its fusectl `abort` file, mounting
-/// fusectl first when needed. Requests pending on the connection then fail with
-/// `ECONNABORTED`, and every later access to the mount fails with `ENOTCONN`.
-pub(crate) fn abort_connection(connection: u64) -> io::Result<()> {
+/// Mounts fusectl on its usual directory unless it is mounted there already.
+pub(crate) fn ensure_fusectl() -> io::Result<()> {
     if !fusectl_mounted()? {
         let target = CString::new(FUSECTL_DIR).expect("no NUL");
         // SAFETY: valid NUL-terminated strings; a null data pointer is allowed.
@@ -213,6 +213,17 @@ pub(crate) fn abort_connection(connection: u64) -> io::Result<()> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Aborts FUSE connection `connection` by writing to its fusectl `abort` file, mounting
+/// fusectl first when needed. Requests pending on the connection then fail with
+/// `ECONNABORTED`, and every later access to the mount fails with `ENOTCONN`.
+///
+/// Connection numbers are reused: only call this while the connection is known to be
+/// alive (its session has not ended).
+pub(crate) fn abort_connection(connection: u64) -> io::Result<()> {
+    ensure_fusectl()?;
     let abort = Path::new(FUSECTL_DIR)
         .join(connection.to_string())
         .join("abort");
