@@ -327,3 +327,82 @@ fn invalid_configs_are_refused() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
     }
 }
+
+#[test]
+fn sixty_four_concurrent_reads_take_about_one_latency() {
+    skip_without_fuse!();
+    const LATENCY: Duration = Duration::from_millis(50);
+    let fs = Config::new()
+        .file(FileSpec::new("slow", 4096).behaviour(Behaviour::Latency(LATENCY)))
+        .mount()
+        .unwrap();
+    let files: Vec<File> = (0..64)
+        .map(|_| File::open(fs.file_path("slow")).unwrap())
+        .collect();
+    let start = Instant::now();
+    thread::scope(|s| {
+        for f in &files {
+            s.spawn(move || {
+                use std::os::unix::fs::FileExt;
+                let mut buf = [0; 4096];
+                f.read_exact_at(&mut buf, 0).unwrap();
+            });
+        }
+    });
+    let elapsed = start.elapsed();
+    eprintln!("64 concurrent reads of a {LATENCY:?} file took {elapsed:?}");
+    assert!(elapsed >= LATENCY && elapsed < 5 * LATENCY, "{elapsed:?}");
+}
+
+#[test]
+fn drop_answers_delayed_requests_at_once() {
+    skip_without_fuse!();
+    let fs = Config::new()
+        .file(
+            FileSpec::new("glacial", 100).behaviour(Behaviour::Latency(Duration::from_secs(3600))),
+        )
+        .mount()
+        .unwrap();
+    let rx = read_in_thread(&fs.file_path("glacial"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while fs.reads_received() == 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(fs.reads_received(), 1);
+    let start = Instant::now();
+    drop(fs);
+    let data = rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(data, pattern(0, 100));
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn page_cache_reads_without_direct_io() {
+    skip_without_fuse!();
+    let fs = Config::new()
+        .direct_io(false)
+        .file(FileSpec::new("cached", 200_000))
+        .file(
+            FileSpec::new("direct", 1000)
+                .direct_io(true)
+                .behaviour(Behaviour::ShortReads),
+        )
+        .mount()
+        .unwrap();
+    assert_eq!(
+        std::fs::read(fs.file_path("cached")).unwrap(),
+        pattern(0, 200_000)
+    );
+    let mut buf = [0; 1000];
+    let n = File::open(fs.file_path("direct"))
+        .unwrap()
+        .read(&mut buf)
+        .unwrap();
+    assert_eq!(n, 500);
+}
+
+#[test]
+fn mounted_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Mounted>();
+}
