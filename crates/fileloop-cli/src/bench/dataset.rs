@@ -44,7 +44,17 @@ pub fn create_root(dir: Option<&Path>, need_bytes: u64) -> Result<CleanupGuard, 
         }
         None => std::env::temp_dir(),
     };
-    if let Some(free) = free_bytes(&parent) {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("fileloop-bench-{}-{nanos:08x}", std::process::id());
+    let guard = CleanupGuard::create_dir(parent.join(name)).map_err(|e| {
+        Failure::runtime(format!(
+            "bench: cannot create the data set directory in {}: {e} (is it writable?)",
+            parent.display()
+        ))
+    })?;
+    if let Some(free) = free_bytes(guard.path()) {
         if free < need_bytes {
             return Err(Failure::runtime(format!(
                 "bench: not enough free space in {}: the data set needs about {} MiB, {} MiB free",
@@ -54,16 +64,7 @@ pub fn create_root(dir: Option<&Path>, need_bytes: u64) -> Result<CleanupGuard, 
             )));
         }
     }
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let name = format!("fileloop-bench-{}-{nanos:08x}", std::process::id());
-    CleanupGuard::create_dir(parent.join(name)).map_err(|e| {
-        Failure::runtime(format!(
-            "bench: cannot create the data set directory in {}: {e} (is it writable?)",
-            parent.display()
-        ))
-    })
+    Ok(guard)
 }
 
 fn free_bytes(path: &Path) -> Option<u64> {
