@@ -225,6 +225,10 @@ struct Run<'a> {
 /// reclaimed after ~60 s idle on the reference machine).
 const REWARM_AFTER: Duration = Duration::from_secs(20);
 
+/// Below this many creates per second (best contender) W4 warns about the ext4 pitfall; the
+/// reference machine does 50k-79k.
+const SLOW_CREATES: f64 = 20_000.0;
+
 /// Tag for a cell: workload label, phase, concurrency.
 type Cell = (Workload, Option<&'static str>, usize);
 
@@ -444,6 +448,21 @@ impl Run<'_> {
                 deletes[idx].push(s);
             }
             std::fs::remove_dir_all(&dir)?;
+        }
+        let best = creates
+            .iter()
+            .flatten()
+            .map(|s| s.ops_per_s)
+            .fold(0.0, f64::max);
+        if best > 0.0 && best < SLOW_CREATES {
+            let note = format!(
+                "W4 creates were slow (best {}/s). On ext4, creates stay slow for minutes after \
+                 many deletes (e.g. a previous run's cleanup): leave ~6 minutes between runs \
+                 when W4 matters",
+                report::human(best)
+            );
+            eprintln!("  {note}");
+            self.notes.push(note);
         }
         for (i, c) in contenders.iter().enumerate() {
             let name = c.name().to_string();

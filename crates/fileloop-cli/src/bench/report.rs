@@ -70,15 +70,19 @@ impl PassSummary {
 
     /// One-line progress text.
     pub fn brief(&self) -> String {
-        let mut s = format!(
-            "{} ops in {:.2} s: {} ops/s, {:.1} MiB/s, p50 {:.1} µs, p99 {:.1} µs",
-            self.ops,
-            self.elapsed.as_secs_f64(),
-            human(self.ops_per_s),
-            self.mib_per_s,
-            self.p50_us,
-            self.p99_us
-        );
+        let mut s = if self.ops == 0 {
+            format!("{:.2} s, no file ops", self.elapsed.as_secs_f64())
+        } else {
+            format!(
+                "{} ops in {:.2} s: {} ops/s, {:.1} MiB/s, p50 {:.1} µs, p99 {:.1} µs",
+                self.ops,
+                self.elapsed.as_secs_f64(),
+                human(self.ops_per_s),
+                self.mib_per_s,
+                self.p50_us,
+                self.p99_us
+            )
+        };
         if let Some(l) = self.lag {
             let _ = write!(
                 s,
