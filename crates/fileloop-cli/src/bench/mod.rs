@@ -328,7 +328,7 @@ impl Run<'_> {
                 let idx = (k + pass) % contenders.len();
                 let c = contenders[idx];
                 if let Some(warm) = &warm {
-                    if self.last_warm.map_or(true, |t| t.elapsed() > REWARM_AFTER) {
+                    if self.last_warm.is_none_or(|t| t.elapsed() > REWARM_AFTER) {
                         self.warm(warm)?;
                     }
                 }
