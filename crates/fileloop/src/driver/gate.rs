@@ -112,7 +112,7 @@ impl Default for DeviceLimits {
         DeviceLimits {
             // A network mount is one server: enough parallelism to hide latency, not enough for
             // one slow mount to take every pool thread.
-            network: Some(32),
+            network: Some(64),
             // Parallel seeks thrash a spinning disk.
             rotational: Some(8),
             local: None,

@@ -116,7 +116,7 @@ impl Builder {
 
     /// Bounds the operations in flight per device of `class` (`None`: unbounded). Excess
     /// operations wait, interactive ones ahead of bulk ones ([`Op::priority`](crate::Op::priority)).
-    /// Defaults: network filesystems 32 per mount, rotational disks 8, others unbounded.
+    /// Defaults: network filesystems 64 per mount, rotational disks 8, others unbounded.
     ///
     /// ```
     /// use fileloop::{DeviceClass, Engine};
