@@ -31,6 +31,8 @@ mod driver;
 mod engine;
 mod error;
 mod fs;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+pub mod io;
 mod metadata;
 mod op;
 mod sys;
