@@ -61,10 +61,10 @@ use std::task::{ready, Context, Poll};
 /// yet on the device. For durability call [`sync_all`](BufFile::sync_all) (flush, then fsync)
 /// or, after a flush, `get_ref().sync_all()`.
 ///
-/// A write error is reported by the next `write`, `flush`, `shutdown`, read or seek, and is
-/// never swallowed: once a write failed, every later call that depends on the writes
-/// (writes, flushes, reads, seeks) fails too, naming the first error, because the file's
-/// content after that point is unknown.
+/// A write error is never swallowed. It is returned by a later `write` (one that needs a slot)
+/// or at the latest by the next `flush`/`shutdown`, or by a read or seek, which wait for the
+/// writes. From then on every write, flush, shutdown, read and seek that waits for the writes
+/// fails too, naming the first error, since the file's content is no longer what was written.
 ///
 /// # Mixing reads, writes and seeks
 /// A read or a seek first waits for every buffered write to complete; a write discards the
