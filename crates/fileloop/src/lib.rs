@@ -32,6 +32,8 @@ mod driver;
 mod engine;
 mod error;
 mod fs;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+pub mod io;
 mod metadata;
 mod op;
 pub mod rt;
