@@ -149,7 +149,12 @@ impl Builder {
             use crate::driver::uring::Uring;
             let (uring, backend) = match choice {
                 BackendChoice::Pool => (None, pool_desc("requested")),
-                _ => match Uring::new(self.ring_entries, self.rings, shared.notify.fd()) {
+                _ => match Uring::new(
+                    self.ring_entries,
+                    self.rings,
+                    shared.notify.fd(),
+                    !self.host_driven,
+                ) {
                     Ok(u) => {
                         let b = Backend {
                             kind: BackendKind::Uring,

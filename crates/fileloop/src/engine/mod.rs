@@ -194,10 +194,17 @@ impl Engine {
 
 fn completion_loop(core: &Core, stop: &AtomicBool) {
     loop {
-        // Once stopping, look again now and then: the last completions may come from the pool,
-        // which wakes futures directly without signalling.
+        // While operations are outstanding, look again now and then: a completion can race
+        // with the submitter's silenced-eventfd window (see uring::shard), and after the
+        // engine is dropped the last completions may come from the pool, which wakes futures
+        // without signalling.
         let stopping = stop.load(Ordering::Acquire);
-        core.shared.notify.wait(if stopping { 50 } else { -1 });
+        let busy = core.shared.outstanding() > 0;
+        core.shared.notify.wait(match (busy, stopping) {
+            (true, _) => 10,
+            (false, true) => 50,
+            (false, false) => -1,
+        });
         core.dispatch();
         if stopping && core.shared.outstanding() == 0 {
             return;

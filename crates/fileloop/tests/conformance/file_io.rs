@@ -234,3 +234,41 @@ per_backend!(
     append_mode_reserves_ranges,
     close_and_drop,
 );
+
+/// Operations that complete after submission, one at a time, with nothing else submitted that
+/// could reap them along the way: O_DIRECT reads complete through task work, buffered writes
+/// in an io-wq worker. Each must wake its future by itself.
+#[cfg(target_os = "linux")]
+async fn lone_async_completions_are_delivered(engine: Engine) {
+    let dir = tempdir();
+    let path = std_file(&dir, "d", &pattern(1 << 20));
+    let direct = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open_with(&engine, &path)
+        .await;
+    let Ok(direct) = direct else {
+        println!("skipped: O_DIRECT refused here");
+        return;
+    };
+    for i in 0..200u64 {
+        let buf = fileloop::buf::AlignedBuf::new(4096, 4096).unwrap();
+        let (n, buf) = direct.read_at(buf, (i % 256) * 4096).await;
+        assert_eq!(n.unwrap(), 4096);
+        assert_eq!(
+            &buf[..16],
+            &pattern(1 << 20)[(i % 256) as usize * 4096..][..16]
+        );
+    }
+    let out = open_rw(&engine, &dir.path().join("w")).await;
+    for i in 0..200u64 {
+        let (n, _) = out.write_at(vec![1u8; 4096], i * 4096).await;
+        assert_eq!(n.unwrap(), 4096);
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux_only {
+    use super::*;
+    per_backend!(lone_async_completions_are_delivered);
+}

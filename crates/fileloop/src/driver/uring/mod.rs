@@ -1,9 +1,11 @@
 //! The Linux io_uring backend: a few rings ("shards"), each behind its own mutex, so that two
 //! threads submitting at once rarely meet. A submitting thread pushes its entry, enters the
 //! kernel once and reaps whatever is done: page-cache hits complete during that call and the
-//! future is ready on its first poll. Completions that arrive later signal an eventfd
-//! (registered "async only", so inline completions cost no wake-up) that the completion thread
-//! or the host loop waits on.
+//! future is ready on its first poll. Completions that arrive later signal an eventfd that the
+//! completion thread or the host loop waits on. (The eventfd is not registered "async only":
+//! that mode signals only completions from io-wq workers, not those posted by task work, e.g.
+//! O_DIRECT reads or buffered reads that missed the cache, which would then wait for the next
+//! submission to be reaped.)
 
 mod setup;
 mod shard;
@@ -48,8 +50,14 @@ fn home_shard(count: usize) -> usize {
 
 impl Uring {
     /// Sets up `shards` rings of `entries` submission entries, all signalling `eventfd` for
-    /// completions that happen after submission.
-    pub(crate) fn new(entries: u32, shards: usize, eventfd: i32) -> Result<Uring, SetupError> {
+    /// completions. With `quiet_submit`, completions that arrive while a submitter is inside
+    /// the kernel (and reaps them itself) do not signal.
+    pub(crate) fn new(
+        entries: u32,
+        shards: usize,
+        eventfd: i32,
+        quiet_submit: bool,
+    ) -> Result<Uring, SetupError> {
         let setup::Rings {
             rings,
             supported,
@@ -58,7 +66,7 @@ impl Uring {
         let shards = rings
             .into_iter()
             .enumerate()
-            .map(|(i, ring)| Padded(Mutex::new(Shard::new(i, ring))))
+            .map(|(i, ring)| Padded(Mutex::new(Shard::new(i, ring, quiet_submit))))
             .collect();
         Ok(Uring {
             shards,

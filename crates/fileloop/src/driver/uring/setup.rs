@@ -62,8 +62,8 @@ pub(crate) fn create(entries: u32, count: usize, eventfd: i32) -> Result<Rings, 
     test_nop(&mut rings[0])?;
     for ring in &rings {
         ring.submitter()
-            .register_eventfd_async(eventfd)
-            .map_err(fail("io_uring_register(EVENTFD_ASYNC)"))?;
+            .register_eventfd(eventfd)
+            .map_err(fail("io_uring_register(EVENTFD)"))?;
     }
     let mut supported = [false; OpKind::COUNT];
     for kind in OpKind::ALL {

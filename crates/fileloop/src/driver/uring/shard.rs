@@ -30,6 +30,9 @@ pub(crate) struct Shard {
     in_flight: usize,
     capacity: usize,
     backlog: VecDeque<Arc<dyn Inflight>>,
+    /// Silence the eventfd while this shard's own submitter enters the kernel (it reaps what
+    /// completes meanwhile itself).
+    quiet_submit: bool,
 }
 
 /// What happened to a submission.
@@ -41,7 +44,7 @@ pub(crate) enum Pushed {
 }
 
 impl Shard {
-    pub(crate) fn new(index: usize, ring: IoUring) -> Self {
+    pub(crate) fn new(index: usize, ring: IoUring, quiet_submit: bool) -> Self {
         let capacity = ring.params().cq_entries() as usize;
         Shard {
             index,
@@ -51,6 +54,7 @@ impl Shard {
             in_flight: 0,
             capacity,
             backlog: VecDeque::new(),
+            quiet_submit,
         }
     }
 
@@ -139,6 +143,22 @@ impl Shard {
         if self.ring.submission().is_empty() && !self.ring.submission().cq_overflow() {
             return Ok(());
         }
+        // Completions posted while we are inside io_uring_enter (page-cache hits, task work)
+        // are reaped by us right after, so they need not wake the completion thread: the
+        // eventfd is silenced for that window (IORING_CQ_EVENTFD_DISABLED). A completion
+        // racing with the re-enable can be missed by both sides; the completion thread's
+        // periodic look while operations are outstanding covers that.
+        if self.quiet_submit {
+            self.ring.completion().disable_eventfd();
+        }
+        let res = self.enter();
+        if self.quiet_submit {
+            self.ring.completion().enable_eventfd();
+        }
+        res
+    }
+
+    fn enter(&mut self) -> io::Result<()> {
         loop {
             match self.ring.submit() {
                 Ok(_) => return Ok(()),
