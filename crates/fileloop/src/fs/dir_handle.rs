@@ -57,6 +57,14 @@ pub(crate) fn os_error(err: &io::Error) -> io::Error {
     }
 }
 
+/// The raw OS error under `err`, looking through an [`OpError`].
+pub(crate) fn raw_os_error(err: &io::Error) -> Option<i32> {
+    match err.get_ref().and_then(|e| e.downcast_ref::<OpError>()) {
+        Some(op) => op.os_error().raw_os_error(),
+        None => err.raw_os_error(),
+    }
+}
+
 /// `err` with `op` and `path` as its context, replacing any context it had (used where an
 /// operation ran relative to a directory and only knew the relative name).
 pub(crate) fn relabel(err: io::Error, op: &'static str, path: &Path) -> io::Error {

@@ -1,6 +1,10 @@
 //! The filesystem surface: [`File`], [`OpenOptions`], directory listing ([`read_dir`],
-//! [`walk`]) and free functions named as in `std::fs`.
+//! [`walk`]), [`copy`], [`write_atomic`] and free functions named as in `std::fs`.
 
+#[cfg(unix)]
+mod atomic;
+#[cfg(unix)]
+mod copy;
 #[cfg(unix)]
 mod dir_handle;
 #[cfg(unix)]
@@ -13,6 +17,10 @@ mod read_dir;
 #[cfg(unix)]
 mod walk;
 
+#[cfg(unix)]
+pub use atomic::write_atomic;
+#[cfg(unix)]
+pub use copy::{copy, copy_with_progress, COPY_PROGRESS_CHUNK};
 pub use file::File;
 pub use functions::*;
 pub use open_options::OpenOptions;
