@@ -1,10 +1,12 @@
-//! The filesystem surface: [`File`], [`OpenOptions`], directory listing ([`read_dir`],
+//! The filesystem surface: [`File`], [`OpenOptions`], [`Dir`], directory listing ([`read_dir`],
 //! [`walk`]), [`copy`], [`write_atomic`] and free functions named as in `std::fs`.
 
 #[cfg(unix)]
 mod atomic;
 #[cfg(unix)]
 mod copy;
+#[cfg(unix)]
+mod dir;
 #[cfg(unix)]
 mod dir_handle;
 #[cfg(unix)]
@@ -21,6 +23,8 @@ mod walk;
 pub use atomic::write_atomic;
 #[cfg(unix)]
 pub use copy::{copy, copy_with_progress, COPY_PROGRESS_CHUNK};
+#[cfg(unix)]
+pub use dir::Dir;
 pub use file::File;
 pub use functions::*;
 pub use open_options::OpenOptions;
