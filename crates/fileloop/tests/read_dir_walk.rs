@@ -20,7 +20,9 @@ per_backend!(
     read_dir_many_entries_in_batches,
     read_dir_errors,
     read_dir_dropped_midway,
+    next_entry_is_cancel_safe,
     entry_metadata_matches_std,
+    metadata_read_with_the_listing,
     walk_matches_std,
     walk_symlink_loop_not_followed,
     walk_symlink_loop_followed,
@@ -161,6 +163,48 @@ async fn read_dir_dropped_midway(engine: Engine) {
     }
 }
 
+/// Polling `next_entry` once and dropping it whenever it is not ready loses no entry.
+async fn next_entry_is_cancel_safe(engine: Engine) {
+    use futures::FutureExt;
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..3000 {
+        std::fs::write(tmp.path().join(format!("f{i}")), b"").unwrap();
+    }
+    let mut rd = engine.read_dir(tmp.path()).await.unwrap();
+    let (mut names, mut dropped) = (BTreeSet::new(), 0);
+    loop {
+        let got = match rd.next_entry().now_or_never() {
+            Some(got) => got,
+            None => {
+                dropped += 1;
+                rd.next_entry().await
+            }
+        };
+        match got.unwrap() {
+            Some(e) => assert!(names.insert(e.file_name())),
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 3000, "after {dropped} dropped polls");
+    let tree = tempfile::tempdir().unwrap();
+    deep_tree(tree.path());
+    let mut expected = BTreeMap::new();
+    std_walk(tree.path(), 1, &mut expected);
+    let mut walk = engine.walk(tree.path());
+    let mut walked = BTreeSet::new();
+    loop {
+        let got = match walk.next_entry().now_or_never() {
+            Some(got) => got,
+            None => walk.next_entry().await,
+        };
+        match got.unwrap() {
+            Some(e) => assert!(walked.insert(e.path())),
+            None => break,
+        }
+    }
+    assert_eq!(walked, expected.into_keys().collect());
+}
+
 async fn entry_metadata_matches_std(engine: Engine) {
     use std::os::unix::fs::MetadataExt;
     let tmp = tempfile::tempdir().unwrap();
@@ -190,6 +234,42 @@ async fn entry_metadata_matches_std(engine: Engine) {
                 err.to_string().contains(&*e.path().to_string_lossy()),
                 "{err}"
             );
+        }
+    }
+}
+
+async fn metadata_read_with_the_listing(engine: Engine) {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    mixed_tree(tmp.path());
+    for i in 0..1500 {
+        std::fs::write(tmp.path().join(format!("n{i}")), vec![0; i % 7]).unwrap();
+    }
+    let mut rd = engine
+        .read_dir(tmp.path())
+        .await
+        .unwrap()
+        .with_metadata(true);
+    let mut seen = 0;
+    while let Some(e) = rd.next_entry().await.unwrap() {
+        let ours = e.metadata().await.unwrap();
+        let theirs = std::fs::symlink_metadata(e.path()).unwrap();
+        assert_eq!((ours.ino(), ours.len()), (theirs.ino(), theirs.len()));
+        assert_eq!(ours.mode(), theirs.mode());
+        assert_eq!(kind(ours.file_type()), std_kind(theirs.file_type()));
+        seen += 1;
+    }
+    assert_eq!(seen, std_list(tmp.path()).len());
+    // In a walk that follows links, the metadata is the target's.
+    let mut walk = engine
+        .walk(tmp.path())
+        .follow_links(true)
+        .with_metadata(true);
+    while let Some(e) = walk.next_entry().await.unwrap() {
+        let ours = e.metadata().await;
+        match std::fs::metadata(e.path()) {
+            Ok(theirs) => assert_eq!(ours.unwrap().ino(), theirs.ino()),
+            Err(_) => assert!(e.path_is_symlink() && ours.is_err()),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! time. io_uring has no getdents, so listing is always a blocking job; each job reads up to a
 //! batch of entries and hands the stream back with them (the owned-resource model of the ops).
 
-use crate::metadata::FileType;
+use crate::metadata::{FileType, Metadata};
 use std::ffi::{CStr, OsString};
 use std::io;
 use std::os::fd::RawFd;
@@ -47,10 +47,9 @@ impl Stream {
         Ok(Stream { dirp })
     }
 
-    /// Reads up to `max` entries (never `.` or `..`). `follow`: report a symbolic link's
-    /// target type (a dangling link stays a link). Returns the entries, then whether the end
-    /// was reached, and an error that stopped the listing early, if any.
-    pub(crate) fn read_batch(&mut self, max: usize, follow: bool) -> RawBatch {
+    /// Reads up to `max` entries (never `.` or `..`), as `want` says. Returns the entries,
+    /// whether the end was reached, and an error that stopped the listing early, if any.
+    pub(crate) fn read_batch(&mut self, max: usize, want: Want) -> RawBatch {
         let mut entries = Vec::with_capacity(max.min(BATCH));
         // SAFETY: dirp is a live stream.
         let fd = unsafe { libc::dirfd(self.dirp) };
@@ -80,9 +79,19 @@ impl Stream {
                 file_type = Some(fstatat_type(fd, name, false));
             }
             let link = matches!(file_type, Some(Ok(t)) if t.is_symlink());
-            if follow && link {
+            let follow = want.follow && link;
+            let meta = if want.metadata {
+                entry_metadata(fd, name, follow)
+            } else {
+                None
+            };
+            if follow {
+                let target = match &meta {
+                    Some(m) => Ok(m.file_type()),
+                    None => fstatat_type(fd, name, true),
+                };
                 // A dangling link (or an unreadable target) stays a link.
-                if let Ok(t) = fstatat_type(fd, name, true) {
+                if let Ok(t) = target {
                     file_type = Some(Ok(t));
                 }
             }
@@ -92,6 +101,7 @@ impl Stream {
                 ino: ent.d_ino as u64,
                 file_type: file_type.unwrap_or(Err(libc::EIO)),
                 link,
+                meta,
             });
         }
         RawBatch {
@@ -111,6 +121,17 @@ pub(crate) struct RawEntry {
     pub(crate) file_type: Result<FileType, i32>,
     /// The entry itself is a symbolic link.
     pub(crate) link: bool,
+    /// Metadata read with the listing (the target's for a followed link), when asked for.
+    pub(crate) meta: Option<Metadata>,
+}
+
+/// What a batch should find out about each entry besides its name.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Want {
+    /// Symbolic links report their target's type (and metadata).
+    pub(crate) follow: bool,
+    /// Read each entry's metadata in the same pool job.
+    pub(crate) metadata: bool,
 }
 
 /// What one batch job produced.
@@ -143,6 +164,25 @@ fn d_type(ent: &libc::dirent) -> u8 {
 #[cfg(any(target_os = "illumos", target_os = "solaris", target_os = "aix"))]
 fn d_type(_ent: &libc::dirent) -> u8 {
     libc::DT_UNKNOWN
+}
+
+/// The metadata of `name` in the directory `fd` (statx), or `None` if it cannot be read now
+/// (the entry's own `metadata()` then asks again and reports the error).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn entry_metadata(fd: RawFd, name: &CStr, follow: bool) -> Option<Metadata> {
+    let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+    let mask = libc::STATX_BASIC_STATS | libc::STATX_BTIME | libc::STATX_DIOALIGN;
+    // SAFETY: statx is plain data; all-zero is valid.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: name is NUL-terminated and buf is a live, writable statx.
+    let r = unsafe { libc::statx(fd, name.as_ptr(), flags, mask, &mut buf) };
+    (r == 0).then(|| Metadata::from(&buf))
+}
+
+/// Elsewhere metadata is not read with the listing: `metadata()` reads it.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn entry_metadata(_fd: RawFd, _name: &CStr, _follow: bool) -> Option<Metadata> {
+    None
 }
 
 /// The type of `name` in the directory `fd`, by fstatat (following links or not).

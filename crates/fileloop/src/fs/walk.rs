@@ -6,7 +6,7 @@
 //! before new ones are started, so at most that many directory descriptors are held by the
 //! walk itself (entries the caller keeps hold theirs, as [`DirEntry`] does).
 
-use super::dir_stream::{RawBatch, Stream, BATCH};
+use super::dir_stream::{RawBatch, Stream, Want, BATCH};
 use super::read_dir::{DirEntry, Listed};
 use crate::driver::core::Route;
 use crate::driver::future::Op;
@@ -111,6 +111,7 @@ pub struct Walk {
     root: PathBuf,
     max_concurrency: usize,
     follow_links: bool,
+    metadata: bool,
     max_depth: usize,
     started: bool,
     /// Directories not yet opened, walked depth-first.
@@ -139,6 +140,7 @@ impl Walk {
             root: root.to_path_buf(),
             max_concurrency: DEFAULT_WALK_CONCURRENCY,
             follow_links: false,
+            metadata: false,
             max_depth: usize::MAX,
             started: false,
             todo: Vec::new(),
@@ -161,6 +163,13 @@ impl Walk {
         self
     }
 
+    /// Read each entry's metadata in the listing's pool jobs (Linux), so
+    /// [`WalkEntry::metadata`] answers at once (see [`ReadDir::with_metadata`](crate::ReadDir::with_metadata)).
+    pub fn with_metadata(mut self, yes: bool) -> Walk {
+        self.metadata = yes;
+        self
+    }
+
     /// Yield entries down to this depth only (1: the root's children).
     pub fn max_depth(mut self, depth: usize) -> Walk {
         self.max_depth = depth;
@@ -173,7 +182,8 @@ impl Walk {
     }
 
     /// The next entry, `None` when the whole tree has been listed, or an error about one
-    /// directory (the walk goes on).
+    /// directory (the walk goes on). Cancel-safe: dropping the future before it resolves
+    /// loses no entry.
     pub async fn next_entry(&mut self) -> io::Result<Option<WalkEntry>> {
         loop {
             if let Some(item) = self.ready.pop_front() {
@@ -216,7 +226,11 @@ impl Walk {
             } else {
                 break;
             };
-            let op = job(&engine, source, &place, self.follow_links);
+            let want = Want {
+                follow: self.follow_links,
+                metadata: self.metadata,
+            };
+            let op = job(&engine, source, &place, want);
             self.running.push(Running { op, place });
         }
     }
@@ -291,8 +305,9 @@ impl Walk {
 }
 
 /// Starts the pool job that opens (if needed) and reads the next batch of a directory.
-fn job(engine: &Engine, source: Source, place: &Place, follow: bool) -> Op<io::Result<JobOut>> {
+fn job(engine: &Engine, source: Source, place: &Place, want: Want) -> Op<io::Result<JobOut>> {
     let (engine2, path, chain) = (engine.clone(), place.path.clone(), place.chain.clone());
+    let follow = want.follow;
     // The root is followed even when links are not: the caller named it.
     let nofollow = !follow && place.depth > 0;
     engine.op(Blocking::new(move || {
@@ -300,7 +315,7 @@ fn job(engine: &Engine, source: Source, place: &Place, follow: bool) -> Op<io::R
             Source::Continue(listed, stream) => (listed, stream, None),
             Source::Open => open_listed(&engine2, path, &chain, follow, nofollow)?,
         };
-        let batch = stream.read_batch(BATCH, follow);
+        let batch = stream.read_batch(BATCH, want);
         let stream = (!batch.end).then_some(stream);
         Ok(JobOut {
             listed,
