@@ -34,7 +34,7 @@ impl FileType {
         self.0 == Kind::Other
     }
 
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(unix)]
     #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some systems
     pub(crate) fn from_mode(mode: u32) -> FileType {
         FileType(match mode & libc::S_IFMT as u32 {

@@ -201,8 +201,9 @@ pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     blocking("remove_dir_all", &path, move || std::fs::remove_dir_all(p)).await
 }
 
-/// Copies a file's contents and permissions, as `std::fs::copy`; returns the bytes copied.
-/// Uses copy_file_range (a reflink where the filesystem can) where available.
+/// Copies a file's contents and permissions, as `std::fs::copy`, on the pool; returns the
+/// bytes copied. (On Unix the `copy` module's version replaces this one.)
+#[cfg(not(unix))]
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let (from, to) = (from.as_ref().to_path_buf(), to.as_ref().to_path_buf());
     let (f, t) = (from.clone(), to.clone());

@@ -165,6 +165,12 @@ impl OpenOptions {
         })
     }
 
+    /// The permission bits for a created file (used by `Dir` to build its own `OpenHow`).
+    #[cfg(unix)]
+    pub(crate) fn mode_bits(&self) -> u32 {
+        self.mode
+    }
+
     /// The open(2) flags, with std's validation of combinations.
     pub(crate) fn flags(&self) -> io::Result<i32> {
         let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg.to_string()));

@@ -1,0 +1,52 @@
+//! Engines per backend for the filesystem-surface tests: each test body runs once on io_uring
+//! (skipped, with the reason printed, where the machine lacks it) and once on the pool.
+#![allow(dead_code)]
+
+use fileloop::{BackendChoice, BackendKind, Engine};
+use std::future::Future;
+
+/// An engine on `choice`, or `None` (with the reason printed) when the machine lacks it.
+pub fn engine(choice: BackendChoice) -> Option<Engine> {
+    match Engine::builder().backend(choice).ignore_env().build() {
+        Ok(e) => {
+            if choice == BackendChoice::Uring {
+                assert_eq!(e.backend().kind(), BackendKind::Uring);
+            }
+            Some(e)
+        }
+        Err(e) if choice == BackendChoice::Uring => {
+            println!("skipped: io_uring unavailable here: {e}");
+            None
+        }
+        Err(e) => panic!("cannot build a {choice:?} engine: {e}"),
+    }
+}
+
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+/// Defines `#[test] fn NAME` in modules `uring` and `pool` for each `async fn NAME(Engine)`.
+macro_rules! per_backend {
+    ($($name:ident),* $(,)?) => {
+        mod uring {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(e) = $crate::backends::engine(fileloop::BackendChoice::Uring) {
+                        $crate::backends::block_on(super::$name(e));
+                    }
+                }
+            )*
+        }
+        mod pool {
+            $(
+                #[test]
+                fn $name() {
+                    let e = $crate::backends::engine(fileloop::BackendChoice::Pool).unwrap();
+                    $crate::backends::block_on(super::$name(e));
+                }
+            )*
+        }
+    };
+}
