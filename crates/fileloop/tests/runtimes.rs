@@ -2,7 +2,7 @@
 //! Each mode completes thousands of operations with none lost, including writes (which
 //! io_uring completes asynchronously, so their notifications coalesce), and dropping futures
 //! midway is sound.
-#![cfg(unix)]
+#![cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
 
 use fileloop::{BackendChoice, Engine};
 use std::time::Duration;
