@@ -1,26 +1,9 @@
 //! Helpers shared by the conformance tests: one engine per backend the machine offers.
 
-use fileloop::{BackendChoice, BackendKind, Engine};
-use std::future::Future;
+use fileloop::{BackendChoice, Engine};
 use std::path::PathBuf;
 
-/// An engine on `choice`, or `None` (with the reason printed) when the machine lacks it.
-pub fn engine(choice: BackendChoice) -> Option<Engine> {
-    let built = Engine::builder().backend(choice).ignore_env().build();
-    match built {
-        Ok(e) => {
-            if choice == BackendChoice::Uring {
-                assert_eq!(e.backend().kind(), BackendKind::Uring);
-            }
-            Some(e)
-        }
-        Err(e) if choice == BackendChoice::Uring => {
-            println!("skipped: io_uring unavailable here: {e}");
-            None
-        }
-        Err(e) => panic!("cannot build a {choice:?} engine: {e}"),
-    }
-}
+pub use crate::backends::{block_on, engine};
 
 /// A small engine (16-entry ring, 4 pool threads) to exercise queueing and bounds.
 pub fn small_engine(choice: BackendChoice) -> Option<Engine> {
@@ -41,10 +24,6 @@ pub fn small_engine(choice: BackendChoice) -> Option<Engine> {
     }
 }
 
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
-}
-
 /// A fresh temporary directory, removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -62,28 +41,4 @@ pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
-/// Defines `#[test] fn NAME_uring` and `NAME_pool` for each `async fn NAME(engine: Engine)`.
-macro_rules! per_backend {
-    ($($name:ident),* $(,)?) => {
-        mod uring {
-            $(
-                #[test]
-                fn $name() {
-                    if let Some(e) = $crate::common::engine(fileloop::BackendChoice::Uring) {
-                        $crate::common::block_on(super::$name(e));
-                    }
-                }
-            )*
-        }
-        mod pool {
-            $(
-                #[test]
-                fn $name() {
-                    let e = $crate::common::engine(fileloop::BackendChoice::Pool).unwrap();
-                    $crate::common::block_on(super::$name(e));
-                }
-            )*
-        }
-    };
-}
-pub(crate) use per_backend;
+pub(crate) use crate::backends::per_backend;

@@ -50,3 +50,5 @@ macro_rules! per_backend {
         }
     };
 }
+#[allow(unused_imports)]
+pub(crate) use per_backend;
