@@ -1,7 +1,9 @@
 //! Device awareness: which kind of storage a file lives on, decided once per device (st_dev)
 //! from the filesystem type (statfs) and, for block devices, the rotational flag.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use std::collections::HashMap;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use std::sync::{OnceLock, RwLock};
 
 /// The kind of storage behind a file.
@@ -52,12 +54,14 @@ impl DeviceClass {
 }
 
 /// Process-wide cache: device number → class (a device's class does not change).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn cache() -> &'static RwLock<HashMap<u64, DeviceClass>> {
     static CACHE: OnceLock<RwLock<HashMap<u64, DeviceClass>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
 /// The cached class of device `dev`, if known.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn cached(dev: u64) -> Option<DeviceClass> {
     cache()
         .read()
@@ -66,6 +70,7 @@ pub(crate) fn cached(dev: u64) -> Option<DeviceClass> {
         .copied()
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn remember(dev: u64, class: DeviceClass) {
     cache()
         .write()

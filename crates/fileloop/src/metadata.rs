@@ -2,7 +2,9 @@
 
 use std::fs::Permissions;
 use std::io;
-use std::time::{Duration, SystemTime};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::time::Duration;
+use std::time::SystemTime;
 
 /// The type of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,7 +36,7 @@ impl FileType {
         self.0 == Kind::Other
     }
 
-    #[cfg(unix)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some systems
     pub(crate) fn from_mode(mode: u32) -> FileType {
         FileType(match mode & libc::S_IFMT as u32 {
@@ -185,7 +187,7 @@ impl Metadata {
     }
 }
 
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn time(sec: i64, nsec: i64) -> Option<SystemTime> {
     let nsec = Duration::from_nanos(nsec.clamp(0, 999_999_999) as u64);
     if sec >= 0 {
@@ -197,7 +199,7 @@ fn time(sec: i64, nsec: i64) -> Option<SystemTime> {
     }
 }
 
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn permissions(mode: u32) -> Permissions {
     use std::os::unix::fs::PermissionsExt;
     Permissions::from_mode(mode)

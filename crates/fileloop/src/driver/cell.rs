@@ -44,6 +44,7 @@ pub(crate) trait Inflight: Send + Sync + 'static {
     /// Whether nobody waits for the result (so a queued operation need not run).
     fn is_abandoned(&self) -> bool;
     /// Whether cancellation was requested.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn cancel_requested(&self) -> bool;
     /// Builds the io_uring entry and records where it is queued (shard, user_data), for
     /// cancellation; `None` when the operation has no io_uring form (pool instead).
@@ -147,6 +148,7 @@ impl<O: Operation> Inflight for OpCell<O> {
         self.lock().abandoned
     }
 
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn cancel_requested(&self) -> bool {
         self.lock().cancel_requested
     }

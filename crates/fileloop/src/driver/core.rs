@@ -83,6 +83,7 @@ impl Shared {
         self.uring_allowed[kind.index()].store(false, Relaxed);
     }
 
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn uring_allowed(&self, kind: OpKind) -> bool {
         self.uring_allowed[kind.index()].load(Relaxed)
     }
@@ -109,6 +110,7 @@ pub(crate) struct Core {
     pub(crate) pool: Pool,
     gates: Gates,
     /// fork generation the rings belong to: a forked child never touches them.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     generation: u64,
 }
 
@@ -137,11 +139,14 @@ impl Core {
             uring,
             pool,
             gates,
+            #[cfg(all(target_os = "linux", not(target_os = "android")))]
             generation: crate::sys::fork_generation(),
         }
     }
 
-    /// The gate bounding device `dev` of class `class`, if that class is bounded.
+    /// The gate bounding device `dev` of class `class`, if that class is bounded. (Only Linux
+    /// tells devices apart so far; elsewhere every file is unbounded.)
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) fn gate_for(&self, dev: u64, class: crate::DeviceClass) -> Option<Arc<Gate>> {
         self.gates.get(dev, class)
     }

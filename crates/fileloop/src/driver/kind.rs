@@ -31,6 +31,7 @@ impl OpKind {
     pub(crate) const COUNT: usize = OpKind::Blocking as usize + 1;
 
     /// Every kind, in order.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     pub(crate) const ALL: [OpKind; OpKind::COUNT] = [
         OpKind::Read,
         OpKind::Write,

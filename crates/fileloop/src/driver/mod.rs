@@ -55,6 +55,7 @@ pub(crate) trait Operation: Send + 'static {
 }
 
 /// `Err(last_os_error)` when `ret` is -1, else `Ok(ret)` as a count.
+#[cfg(unix)]
 pub(crate) fn cvt(ret: isize) -> RawResult {
     if ret < 0 {
         Err(io::Error::last_os_error())

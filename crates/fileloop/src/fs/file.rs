@@ -74,6 +74,7 @@ impl File {
     }
 
     /// Wraps an open descriptor without looking at its device.
+    #[cfg(unix)]
     pub(crate) fn from_raw(engine: &Engine, raw: RawFile, path: PathBuf) -> File {
         File::from_handle(engine, FileHandle::new(raw, path, engine.core().clone()))
     }

@@ -6,6 +6,12 @@ use crate::op::{Open, OpenHow};
 use std::io;
 use std::path::Path;
 
+/// The access-mode bits of open(2) flags (O_ACCMODE; the C runtime's values on Windows).
+#[cfg(unix)]
+const ACCESS_MODE: i32 = libc::O_ACCMODE;
+#[cfg(windows)]
+const ACCESS_MODE: i32 = libc::O_RDONLY | libc::O_WRONLY | libc::O_RDWR;
+
 /// Options for opening a file, as `std::fs::OpenOptions`.
 ///
 /// ```no_run
@@ -153,6 +159,6 @@ impl OpenOptions {
             (if self.create { libc::O_CREAT } else { 0 })
                 | (if self.truncate { libc::O_TRUNC } else { 0 })
         };
-        Ok(access | creation | (self.custom_flags & !libc::O_ACCMODE))
+        Ok(access | creation | (self.custom_flags & !ACCESS_MODE))
     }
 }

@@ -35,7 +35,19 @@ use std::sync::Arc;
 pub(crate) type RawFile = std::os::fd::RawFd;
 /// A platform file descriptor or handle.
 #[cfg(windows)]
-pub(crate) type RawFile = std::os::windows::io::RawHandle;
+pub(crate) type RawFile = crate::sys::os::Handle;
+
+/// The descriptor or handle a backend reported as a count (open's result).
+pub(crate) fn raw_from_result(n: u64) -> RawFile {
+    #[cfg(unix)]
+    {
+        n as RawFile
+    }
+    #[cfg(windows)]
+    {
+        crate::sys::os::Handle(n as usize as std::os::windows::io::RawHandle)
+    }
+}
 
 /// An open file as operations see it: the descriptor, the path (for error messages), the engine
 /// that closes it, and where its operations should run. Every in-flight operation holds an

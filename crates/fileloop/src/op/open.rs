@@ -117,6 +117,11 @@ impl Operation for Open {
             };
             return crate::driver::cvt(r as isize);
         }
+        #[cfg(not(target_os = "linux"))]
+        if self.how.beneath {
+            let msg = "opening confined beneath a directory needs Linux openat2";
+            return Err(io::Error::new(io::ErrorKind::Unsupported, msg));
+        }
         #[cfg(unix)]
         {
             crate::sys::os::openat(self.dir_fd(), &self.c_path, self.how.flags, self.how.mode)
@@ -128,7 +133,7 @@ impl Operation for Open {
     }
 
     fn complete(self, res: RawResult) -> Self::Output {
-        let res = res.map(|raw| raw as usize as RawFile);
+        let res = res.map(super::raw_from_result);
         let shown = match &self.how.dir {
             Some(d) => d.path().join(&self.how.path),
             None => self.how.path.clone(),
@@ -138,7 +143,7 @@ impl Operation for Open {
 
     fn discard(self, res: RawResult) {
         if let Ok(raw) = res {
-            let _ = crate::sys::os::close(raw as usize as RawFile);
+            let _ = crate::sys::os::close(super::raw_from_result(raw));
         }
     }
 }

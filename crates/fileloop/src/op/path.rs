@@ -210,6 +210,7 @@ impl Operation for CreateDir {
         }
         #[cfg(not(unix))]
         {
+            let _ = self.mode; // no mode bits on Windows
             std::fs::create_dir(self.path.shown()).map(|_| 0)
         }
     }

@@ -134,3 +134,12 @@ pub(crate) fn pwritev(fd: RawFd, iov: &[IoVec], pos: u64) -> RawResult {
     // SAFETY: IoVec is a transparent iovec; each points to a live buffer valid for reads.
     retry(|| unsafe { libc::pwritev(fd, iov.as_ptr().cast(), n, pos) })
 }
+
+/// Metadata of an open descriptor through std (systems without statx).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn fstat(fd: RawFd) -> std::io::Result<std::fs::Metadata> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the caller keeps fd open for the call; ManuallyDrop never closes it.
+    let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    file.metadata()
+}

@@ -8,6 +8,15 @@ use std::os::windows::fs::{FileExt, OpenOptionsExt};
 use std::os::windows::io::{FromRawHandle, IntoRawHandle, RawHandle};
 use std::path::Path;
 
+/// A file handle as operations carry it: a raw `HANDLE` that may cross threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Handle(pub(crate) RawHandle);
+
+// SAFETY: a handle is a process-wide token, valid on any thread; whoever owns it keeps it open.
+unsafe impl Send for Handle {}
+// SAFETY: as above; a `Handle` is only copied and read.
+unsafe impl Sync for Handle {}
+
 /// Windows transfers take a u32 length.
 pub(crate) const MAX_RW: usize = u32::MAX as usize;
 
@@ -27,12 +36,12 @@ impl IoVec {
 }
 
 /// Borrows `raw` as a `File` without taking ownership.
-fn borrow(raw: RawHandle) -> ManuallyDrop<File> {
+fn borrow(raw: Handle) -> ManuallyDrop<File> {
     // SAFETY: the caller keeps the handle open for the duration; ManuallyDrop never closes it.
-    ManuallyDrop::new(unsafe { File::from_raw_handle(raw) })
+    ManuallyDrop::new(unsafe { File::from_raw_handle(raw.0) })
 }
 
-pub(crate) fn pread(raw: RawHandle, ptr: *mut u8, len: usize, pos: u64) -> RawResult {
+pub(crate) fn pread(raw: Handle, ptr: *mut u8, len: usize, pos: u64) -> RawResult {
     // SAFETY: the caller gives a buffer valid for `len` bytes of writes; zeroing first makes
     // the slice initialised before it is exposed as &mut [u8].
     let buf = unsafe {
@@ -46,14 +55,14 @@ pub(crate) fn pread(raw: RawHandle, ptr: *mut u8, len: usize, pos: u64) -> RawRe
     }
 }
 
-pub(crate) fn pwrite(raw: RawHandle, ptr: *const u8, len: usize, pos: u64) -> RawResult {
+pub(crate) fn pwrite(raw: Handle, ptr: *const u8, len: usize, pos: u64) -> RawResult {
     // SAFETY: the caller gives a buffer valid for `len` bytes of reads.
     let buf = unsafe { std::slice::from_raw_parts(ptr, len) };
     borrow(raw).seek_write(buf, pos).map(|n| n as u64)
 }
 
 /// Vectored reads as a sequence, stopping at a short transfer.
-pub(crate) fn preadv(raw: RawHandle, iov: &[IoVec], pos: u64) -> RawResult {
+pub(crate) fn preadv(raw: Handle, iov: &[IoVec], pos: u64) -> RawResult {
     let mut total = 0u64;
     for v in iov {
         let n = pread(raw, v.ptr, v.len, pos + total)?;
@@ -66,7 +75,7 @@ pub(crate) fn preadv(raw: RawHandle, iov: &[IoVec], pos: u64) -> RawResult {
 }
 
 /// Vectored writes as a sequence, stopping at a short transfer.
-pub(crate) fn pwritev(raw: RawHandle, iov: &[IoVec], pos: u64) -> RawResult {
+pub(crate) fn pwritev(raw: Handle, iov: &[IoVec], pos: u64) -> RawResult {
     let mut total = 0u64;
     for v in iov {
         let n = pwrite(raw, v.ptr, v.len, pos + total)?;
@@ -79,21 +88,21 @@ pub(crate) fn pwritev(raw: RawHandle, iov: &[IoVec], pos: u64) -> RawResult {
 }
 
 /// FlushFileBuffers (data and metadata alike).
-pub(crate) fn fsync(raw: RawHandle, _data_only: bool) -> RawResult {
+pub(crate) fn fsync(raw: Handle, _data_only: bool) -> RawResult {
     borrow(raw).sync_all().map(|_| 0)
 }
 
-pub(crate) fn ftruncate(raw: RawHandle, len: u64) -> RawResult {
+pub(crate) fn ftruncate(raw: Handle, len: u64) -> RawResult {
     borrow(raw).set_len(len).map(|_| 0)
 }
 
-pub(crate) fn close(raw: RawHandle) -> RawResult {
+pub(crate) fn close(raw: Handle) -> RawResult {
     // SAFETY: the caller owns the handle and gives it up.
-    drop(unsafe { File::from_raw_handle(raw) });
+    drop(unsafe { File::from_raw_handle(raw.0) });
     Ok(0)
 }
 
-pub(crate) fn fstat(raw: RawHandle) -> io::Result<std::fs::Metadata> {
+pub(crate) fn fstat(raw: Handle) -> io::Result<std::fs::Metadata> {
     borrow(raw).metadata()
 }
 
