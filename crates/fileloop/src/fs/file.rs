@@ -82,6 +82,8 @@ impl File {
     /// Wraps an open descriptor after classifying its device (routing and bounds).
     pub(crate) async fn from_raw_classified(engine: &Engine, raw: RawFile, path: PathBuf) -> File {
         let mut handle = FileHandle::new(raw, path, engine.core().clone());
+        #[cfg(windows)]
+        handle.set_iocp(engine.core().attach(raw));
         let (class, gate) = engine.device_policy(raw).await;
         handle.set_device(class, gate);
         File::from_handle(engine, handle)

@@ -61,6 +61,10 @@ pub(crate) struct FileHandle {
     /// The bound of the file's device, if it has one.
     gate: Option<Arc<Gate>>,
     class: DeviceClass,
+    /// How the handle is tied to the engine's completion port, if it is (reads and writes
+    /// then go through IOCP).
+    #[cfg(windows)]
+    iocp: Option<crate::driver::iocp::Attached>,
 }
 
 // SAFETY: a descriptor or handle is an integer-like token usable from any thread.
@@ -78,6 +82,8 @@ impl FileHandle {
             route: Route::Best,
             gate: None,
             class: DeviceClass::Unknown,
+            #[cfg(windows)]
+            iocp: None,
         }
     }
 
@@ -89,6 +95,18 @@ impl FileHandle {
         if class.is_network() {
             self.route = Route::Pool;
         }
+    }
+
+    /// Records that the handle is associated with the engine's completion port.
+    #[cfg(windows)]
+    pub(crate) fn set_iocp(&mut self, attached: Option<crate::driver::iocp::Attached>) {
+        self.iocp = attached;
+    }
+
+    /// How the handle is tied to the completion port, if it is.
+    #[cfg(windows)]
+    pub(crate) fn iocp(&self) -> Option<crate::driver::iocp::Attached> {
+        self.iocp
     }
 
     pub(crate) fn class(&self) -> DeviceClass {
