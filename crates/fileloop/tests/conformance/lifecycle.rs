@@ -81,6 +81,8 @@ fn ten_thousand_ops_through_a_16_entry_ring_pool() {
 fn direct_flag() -> Option<i32> {
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     return Some(libc::O_DIRECT);
+    #[cfg(windows)]
+    return Some(0x2000_0000); // FILE_FLAG_NO_BUFFERING
     #[allow(unreachable_code)]
     None
 }
