@@ -55,6 +55,7 @@ impl DeviceClass {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 /// Process-wide cache: device number → class (a device's class does not change).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn cache() -> &'static RwLock<HashMap<u64, DeviceClass>> {
     static CACHE: OnceLock<RwLock<HashMap<u64, DeviceClass>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
@@ -62,6 +63,7 @@ fn cache() -> &'static RwLock<HashMap<u64, DeviceClass>> {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 /// The cached class of device `dev`, if known.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn cached(dev: u64) -> Option<DeviceClass> {
     cache()
         .read()

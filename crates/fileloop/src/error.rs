@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 /// assert!(err.to_string().contains("open"));
 /// assert!(err.to_string().contains("/no/such/file"));
 /// let inner = err.get_ref().unwrap().downcast_ref::<fileloop::OpError>().unwrap();
+/// #[cfg(unix)] // Windows says ERROR_PATH_NOT_FOUND (3)
 /// assert_eq!(inner.os_error().raw_os_error(), Some(libc::ENOENT));
 /// # });
 /// ```

@@ -2,9 +2,9 @@
 //!
 //! Completion-based async file I/O for every event loop. Operations take owned buffers and
 //! hand them back with the result; the best mechanism the machine allows serves them, chosen
-//! at run time: io_uring on Linux, a bounded thread pool everywhere else and for whatever
-//! io_uring cannot do, with the reason for every fallback kept
-//! ([`Engine::backend`]).
+//! at run time: io_uring on Linux, overlapped I/O on a completion port (IOCP) on Windows, a
+//! bounded thread pool everywhere else and for whatever those cannot do, with the reason for
+//! every fallback kept ([`Engine::backend`]).
 //!
 //! ```
 //! # futures::executor::block_on(async {

@@ -143,9 +143,16 @@ impl Metadata {
         self.created.ok_or_else(|| unavailable("creation"))
     }
     /// Direct-I/O alignment `(memory, offset)` in bytes where the kernel reports it
-    /// (Linux statx STATX_DIOALIGN, 6.1+); `None` otherwise or when direct I/O is unsupported.
+    /// (Linux statx STATX_DIOALIGN, 6.1+; on Windows the volume's sector size, for an open
+    /// file's metadata); `None` otherwise or when direct I/O is unsupported.
     pub fn dio_alignment(&self) -> Option<(u32, u32)> {
         self.dio_alignment
+    }
+
+    #[cfg(windows)]
+    pub(crate) fn with_dio_alignment(mut self, alignment: Option<(u32, u32)>) -> Self {
+        self.dio_alignment = alignment;
+        self
     }
 }
 

@@ -10,6 +10,14 @@ use super::{OpKind, Operation, RawResult};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+/// Where an operation sits in its backend, for cancellation: (shard, user_data) on io_uring.
+#[cfg(not(windows))]
+pub(crate) type CancelKey = (usize, u64);
+/// Where an operation sits in its backend, for cancellation: the file handle and the address
+/// of the cell's OVERLAPPED (for CancelIoEx).
+#[cfg(windows)]
+pub(crate) type CancelKey = (crate::sys::os::Handle, usize);
+
 /// Who is told when the operation completes.
 enum Waiter<T> {
     None,
@@ -26,8 +34,8 @@ struct State<O: Operation> {
     abandoned: bool,
     /// Cancellation was requested (drop or explicit cancel): an ECANCELED result is genuine.
     cancel_requested: bool,
-    /// Where the operation sits on an io_uring shard, for cancellation.
-    uring_key: Option<(usize, u64)>,
+    /// Where the operation sits in its backend, for cancellation.
+    key: Option<CancelKey>,
     /// The device bound this operation holds a slot of, released when it completes.
     gate: Option<Arc<Gate>>,
 }
@@ -35,6 +43,9 @@ struct State<O: Operation> {
 /// Shared state of one operation.
 pub(crate) struct OpCell<O: Operation> {
     state: Mutex<State<O>>,
+    /// The OVERLAPPED of the operation's overlapped form, at a stable address.
+    #[cfg(windows)]
+    overlapped: crate::driver::iocp::overlapped::Overlapped,
 }
 
 /// What backends see of a cell, whatever its operation.
@@ -44,12 +55,19 @@ pub(crate) trait Inflight: Send + Sync + 'static {
     /// Whether nobody waits for the result (so a queued operation need not run).
     fn is_abandoned(&self) -> bool;
     /// Whether cancellation was requested.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg(any(windows, all(target_os = "linux", not(target_os = "android"))))]
     fn cancel_requested(&self) -> bool;
     /// Builds the io_uring entry and records where it is queued (shard, user_data), for
     /// cancellation; `None` when the operation has no io_uring form (pool instead).
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn uring_entry(&self, key: (usize, u64)) -> Option<io_uring::squeue::Entry>;
+    /// The operation's overlapped form, recording where it will run for cancellation; `None`
+    /// when it has none (pool instead).
+    #[cfg(windows)]
+    fn iocp_request(&self) -> Option<crate::driver::iocp::Request>;
+    /// The cell's OVERLAPPED.
+    #[cfg(windows)]
+    fn overlapped(&self) -> &crate::driver::iocp::overlapped::Overlapped;
     /// Records the device bound whose slot this operation will hold.
     fn set_gate(&self, gate: Arc<Gate>);
     /// Runs the operation on this thread (a pool worker). `None` when abandoned before start
@@ -70,9 +88,11 @@ impl<O: Operation> OpCell<O> {
                 waiter: Waiter::None,
                 abandoned: false,
                 cancel_requested: false,
-                uring_key: None,
+                key: None,
                 gate: None,
             }),
+            #[cfg(windows)]
+            overlapped: crate::driver::iocp::overlapped::Overlapped::new(),
         })
     }
 
@@ -104,8 +124,8 @@ impl<O: Operation> OpCell<O> {
     }
 
     /// The future is dropped: nobody wants the output. While the backend still holds the
-    /// operation it counts as parked; returns its io_uring key, if any, for cancellation.
-    pub(crate) fn abandon(&self, shared: &Shared) -> Option<(usize, u64)> {
+    /// operation it counts as parked; returns its backend key, if any, for cancellation.
+    pub(crate) fn abandon(&self, shared: &Shared) -> Option<CancelKey> {
         let mut st = self.lock();
         st.abandoned = true;
         st.waiter = Waiter::None;
@@ -119,17 +139,17 @@ impl<O: Operation> OpCell<O> {
         }
         shared.park();
         st.cancel_requested = true;
-        st.uring_key
+        st.key
     }
 
     /// Explicit cancellation: the result will still be delivered (ECANCELED if it never ran).
-    pub(crate) fn request_cancel(&self) -> Option<(usize, u64)> {
+    pub(crate) fn request_cancel(&self) -> Option<CancelKey> {
         let mut st = self.lock();
         if st.result.is_some() {
             return None;
         }
         st.cancel_requested = true;
-        st.uring_key
+        st.key
     }
 }
 
@@ -148,6 +168,7 @@ impl<O: Operation> Inflight for OpCell<O> {
         self.lock().abandoned
     }
 
+    #[cfg(any(windows, all(target_os = "linux", not(target_os = "android"))))]
     fn cancel_requested(&self) -> bool {
         self.lock().cancel_requested
     }
@@ -156,8 +177,21 @@ impl<O: Operation> Inflight for OpCell<O> {
     fn uring_entry(&self, key: (usize, u64)) -> Option<io_uring::squeue::Entry> {
         let mut st = self.lock();
         let entry = st.op.as_mut()?.uring_entry()?;
-        st.uring_key = Some(key);
+        st.key = Some(key);
         Some(entry)
+    }
+
+    #[cfg(windows)]
+    fn iocp_request(&self) -> Option<crate::driver::iocp::Request> {
+        let mut st = self.lock();
+        let req = st.op.as_mut()?.iocp_request()?;
+        st.key = Some((req.handle, self.overlapped.as_ptr() as usize));
+        Some(req)
+    }
+
+    #[cfg(windows)]
+    fn overlapped(&self) -> &crate::driver::iocp::overlapped::Overlapped {
+        &self.overlapped
     }
 
     fn set_gate(&self, gate: Arc<Gate>) {
@@ -188,7 +222,7 @@ impl<O: Operation> Inflight for OpCell<O> {
 
     fn finish(self: Arc<Self>, res: RawResult, shared: &Shared) {
         let mut st = self.lock();
-        st.uring_key = None;
+        st.key = None;
         let gate = st.gate.take();
         if st.abandoned {
             let op = st.op.take();

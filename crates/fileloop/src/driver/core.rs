@@ -4,7 +4,7 @@
 //! queue, the per-kind memory of what io_uring refused, the counters); it holds no reference
 //! back to the core, so worker threads never keep an engine alive.
 
-use super::cell::Inflight;
+use super::cell::{CancelKey, Inflight};
 use super::gate::{Gate, Gates, Priority};
 use super::notify::Notify;
 use super::pool::{Job, Pool};
@@ -31,7 +31,8 @@ pub(crate) struct Shared {
 /// Running totals, read by `Engine::stats`.
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) uring: AtomicU64,
+    /// Operations submitted to the native backend (io_uring or IOCP).
+    pub(crate) native: AtomicU64,
     pub(crate) pool: AtomicU64,
     pub(crate) fallbacks: AtomicU64,
     pub(crate) completed: AtomicU64,
@@ -83,7 +84,7 @@ impl Shared {
         self.uring_allowed[kind.index()].store(false, Relaxed);
     }
 
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn uring_allowed(&self, kind: OpKind) -> bool {
         self.uring_allowed[kind.index()].load(Relaxed)
     }
@@ -107,10 +108,12 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     pub(crate) uring: Option<super::uring::Uring>,
+    #[cfg(windows)]
+    pub(crate) iocp: Option<super::iocp::Iocp>,
     pub(crate) pool: Pool,
     gates: Gates,
     /// fork generation the rings belong to: a forked child never touches them.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
     generation: u64,
 }
 
@@ -130,6 +133,7 @@ impl Core {
         #[cfg(all(target_os = "linux", not(target_os = "android")))] uring: Option<
             super::uring::Uring,
         >,
+        #[cfg(windows)] iocp: Option<super::iocp::Iocp>,
         pool: Pool,
         gates: Gates,
     ) -> Core {
@@ -137,13 +141,18 @@ impl Core {
             shared,
             #[cfg(all(target_os = "linux", not(target_os = "android")))]
             uring,
+            #[cfg(windows)]
+            iocp,
             pool,
             gates,
+            #[cfg(all(target_os = "linux", not(target_os = "android")))]
             generation: crate::sys::fork_generation(),
         }
     }
 
-    /// The gate bounding device `dev` of class `class`, if that class is bounded.
+    /// The gate bounding device `dev` of class `class`, if that class is bounded. (Only Linux
+    /// tells devices apart so far; elsewhere every file is unbounded.)
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) fn gate_for(&self, dev: u64, class: crate::DeviceClass) -> Option<Arc<Gate>> {
         self.gates.get(dev, class)
     }
@@ -171,7 +180,7 @@ impl Core {
     pub(crate) fn submit_admitted(&self, cell: Arc<dyn Inflight>, route: Route) {
         #[cfg(all(target_os = "linux", not(target_os = "android")))]
         if let Some(uring) = self.uring_for(cell.kind(), route) {
-            self.shared.counters.uring.fetch_add(1, Relaxed);
+            self.shared.counters.native.fetch_add(1, Relaxed);
             let mut out = Vec::new();
             if let Err(cell) = uring.submit(cell, &mut out) {
                 self.to_pool(cell, false);
@@ -179,8 +188,39 @@ impl Core {
             self.route_uring(out);
             return;
         }
+        #[cfg(windows)]
+        if let Some(iocp) = self
+            .iocp
+            .as_ref()
+            .filter(|i| route == Route::Best && i.supports(cell.kind()))
+        {
+            let mut out = Vec::new();
+            match iocp.submit(cell, &mut out) {
+                Ok(()) => self.shared.counters.native.fetch_add(1, Relaxed),
+                Err(cell) => {
+                    self.to_pool(cell, false);
+                    return;
+                }
+            };
+            self.deliver_all(out);
+            return;
+        }
         let _ = route;
         self.to_pool(cell, false);
+    }
+
+    /// Associates a file this engine opened (with FILE_FLAG_OVERLAPPED when it has IOCP, see
+    /// `OpenOptions::finish`) with the completion port; `None` leaves it to the pool.
+    #[cfg(windows)]
+    pub(crate) fn attach(&self, raw: crate::sys::os::Handle) -> Option<super::iocp::Attached> {
+        self.iocp.as_ref()?.attach(self.shared.notify.port(), raw)
+    }
+
+    #[cfg(windows)]
+    fn deliver_all(&self, done: Vec<super::iocp::Done>) {
+        for (cell, res) in done {
+            self.shared.deliver(cell, res);
+        }
     }
 
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
@@ -227,9 +267,9 @@ impl Core {
         }
     }
 
-    /// Asks the backend to cancel the operation at `key` (io_uring only; pool operations are
-    /// skipped if not yet started).
-    pub(crate) fn cancel(&self, key: (usize, u64)) {
+    /// Asks the backend to cancel the operation at `key` (io_uring and IOCP; pool operations
+    /// are skipped if not yet started).
+    pub(crate) fn cancel(&self, key: CancelKey) {
         #[cfg(all(target_os = "linux", not(target_os = "android")))]
         if let Some(uring) = &self.uring {
             if self.generation == crate::sys::fork_generation() {
@@ -237,6 +277,10 @@ impl Core {
                 uring.cancel(key, &mut out);
                 self.route_uring(out);
             }
+        }
+        #[cfg(windows)]
+        if let Some(iocp) = &self.iocp {
+            iocp.cancel(key);
         }
         let _ = key;
     }
@@ -253,6 +297,18 @@ impl Core {
                 uring.reap_all(&mut out);
                 handled += out.len();
                 self.route_uring(out);
+            }
+        }
+        #[cfg(windows)]
+        {
+            let packets = self.shared.notify.take_packets();
+            if let (Some(iocp), false) = (&self.iocp, packets.is_empty()) {
+                let mut out = Vec::new();
+                for packet in packets {
+                    iocp.complete(packet, &mut out);
+                }
+                handled += out.len();
+                self.deliver_all(out);
             }
         }
         for cell in self.shared.take_ready() {

@@ -1,6 +1,6 @@
 //! [`Op`]: the future of one operation.
 
-use super::cell::{Inflight, OpCell};
+use super::cell::{CancelKey, Inflight, OpCell};
 use super::core::{Core, Route};
 use super::gate::{Gate, Priority};
 use super::timeout::Timeout;
@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 pub(crate) trait Pending<T>: Send + Sync {
     fn inflight(self: Arc<Self>) -> Arc<dyn Inflight>;
     fn poll_output(&self, cx: &mut Context<'_>) -> Poll<T>;
-    fn abandon(&self, core: &Core) -> Option<(usize, u64)>;
-    fn request_cancel(&self) -> Option<(usize, u64)>;
+    fn abandon(&self, core: &Core) -> Option<CancelKey>;
+    fn request_cancel(&self) -> Option<CancelKey>;
     fn set_callback(self: Arc<Self>, f: Box<dyn FnOnce(T) + Send>, core: &Core);
 }
 
@@ -28,10 +28,10 @@ impl<O: Operation> Pending<O::Output> for OpCell<O> {
     fn poll_output(&self, cx: &mut Context<'_>) -> Poll<O::Output> {
         self.poll(cx)
     }
-    fn abandon(&self, core: &Core) -> Option<(usize, u64)> {
+    fn abandon(&self, core: &Core) -> Option<CancelKey> {
         OpCell::abandon(self, &core.shared)
     }
-    fn request_cancel(&self) -> Option<(usize, u64)> {
+    fn request_cancel(&self) -> Option<CancelKey> {
         OpCell::request_cancel(self)
     }
     fn set_callback(self: Arc<Self>, f: Box<dyn FnOnce(O::Output) + Send>, core: &Core) {

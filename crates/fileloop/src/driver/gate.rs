@@ -37,6 +37,7 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) fn new(limit: usize) -> Arc<Gate> {
         Arc::new(Gate {
             limit: limit.max(1),
@@ -135,6 +136,7 @@ impl DeviceLimits {
         }
     }
 
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) fn get(mut self, class: DeviceClass) -> Option<usize> {
         *self.slot(class)
     }
@@ -142,6 +144,7 @@ impl DeviceLimits {
 
 /// The gates of one engine, one per bounded device.
 #[derive(Default)]
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 pub(crate) struct Gates {
     limits: DeviceLimits,
     gates: Mutex<HashMap<u64, Arc<Gate>>>,
@@ -156,6 +159,7 @@ impl Gates {
     }
 
     /// The gate of device `dev`, or `None` when its class is unbounded.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) fn get(&self, dev: u64, class: DeviceClass) -> Option<Arc<Gate>> {
         let limit = self.limits.get(class)?;
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());

@@ -3,12 +3,15 @@
 //! An [`Operation`] (one per file in `op/`) owns everything the kernel touches and says how each
 //! backend runs it. [`cell::OpCell`] is the shared state between the future and the backend;
 //! it keeps the operation alive until the backend is done with it, whatever the future does.
-//! [`Core`](core::Core) picks the backend for each submission.
+//! [`Core`](core::Core) picks the backend for each submission: io_uring ([`uring`], Linux), IOCP
+//! (`iocp`, Windows) or the pool ([`pool`]).
 
 pub(crate) mod cell;
 pub(crate) mod core;
 pub(crate) mod future;
 pub(crate) mod gate;
+#[cfg(windows)]
+pub(crate) mod iocp;
 pub(crate) mod kind;
 pub(crate) mod notify;
 pub(crate) mod pool;
@@ -35,6 +38,13 @@ pub(crate) trait Operation: Send + 'static {
     /// `self`, which stays alive and in place until the completion arrives.
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn uring_entry(&mut self) -> Option<io_uring::squeue::Entry> {
+        None
+    }
+
+    /// The overlapped ReadFile/WriteFile, or `None` to run on the pool. The request may point
+    /// into `self`, which stays alive and in place until the completion arrives.
+    #[cfg(windows)]
+    fn iocp_request(&mut self) -> Option<iocp::Request> {
         None
     }
 

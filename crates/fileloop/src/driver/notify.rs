@@ -1,6 +1,6 @@
 //! [`Notify`]: a wake-up signal that a loop can poll: an eventfd on Linux, a pipe on other Unix
-//! systems, a condition variable on Windows (where the completion port is the handle to wait
-//! on). Signals are hints: they coalesce, and a waiter always drains everything afterwards.
+//! systems, the engine's completion port on Windows. Signals are hints: they coalesce, and a
+//! waiter always drains everything afterwards.
 
 #[cfg(unix)]
 pub(crate) use unix::Notify;
@@ -96,45 +96,75 @@ mod unix {
 
 #[cfg(windows)]
 mod windows {
+    use crate::driver::iocp::{Packet, Port};
     use std::io;
-    use std::sync::{Condvar, Mutex};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
 
+    /// The engine's completion port: a wake-up is a packet with a key of its own, so the one
+    /// wait covers callbacks, shutdown and (with the IOCP backend) file completions, which
+    /// are kept here until `dispatch` takes them.
     pub(crate) struct Notify {
-        signalled: Mutex<bool>,
-        cond: Condvar,
+        port: Port,
+        /// A wake-up packet is queued and not yet taken: further signals add nothing.
+        wake_queued: AtomicBool,
+        packets: Mutex<Vec<Packet>>,
     }
 
     impl Notify {
         pub(crate) fn new() -> io::Result<Notify> {
             Ok(Notify {
-                signalled: Mutex::new(false),
-                cond: Condvar::new(),
+                port: Port::new()?,
+                wake_queued: AtomicBool::new(false),
+                packets: Mutex::new(Vec::new()),
             })
         }
 
+        pub(crate) fn port(&self) -> &Port {
+            &self.port
+        }
+
         pub(crate) fn signal(&self) {
-            *self.signalled.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            self.cond.notify_one();
-        }
-
-        pub(crate) fn drain(&self) {
-            *self.signalled.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        }
-
-        pub(crate) fn wait(&self, timeout_ms: i32) {
-            let mut s = self.signalled.lock().unwrap_or_else(|e| e.into_inner());
-            if !*s {
-                s = if timeout_ms < 0 {
-                    self.cond.wait(s).unwrap_or_else(|e| e.into_inner())
-                } else {
-                    let d = std::time::Duration::from_millis(timeout_ms as u64);
-                    self.cond
-                        .wait_timeout(s, d)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                };
+            if !self.wake_queued.swap(true, Ordering::AcqRel) && !self.port.wake() {
+                self.wake_queued.store(false, Ordering::Release);
             }
-            *s = false;
+        }
+
+        /// Takes every queued packet without waiting.
+        pub(crate) fn drain(&self) {
+            while self.collect(0) {}
+        }
+
+        /// Waits until a packet arrives (or `timeout_ms` passes, -1 for never), then drains.
+        pub(crate) fn wait(&self, timeout_ms: i32) {
+            let timeout = u32::try_from(timeout_ms).unwrap_or(u32::MAX); // INFINITE
+            if self.collect(timeout) {
+                self.drain();
+            }
+        }
+
+        /// One dequeue; true when its batch was full (more may be waiting).
+        fn collect(&self, timeout_ms: u32) -> bool {
+            let mut found = Vec::new();
+            let got = self.port.dequeue(timeout_ms, &mut found);
+            if got.woken {
+                // Signals from here on queue a new packet; those before are covered by the
+                // dispatch that follows every wait.
+                self.wake_queued.store(false, Ordering::Release);
+            }
+            if !found.is_empty() {
+                self.lock().append(&mut found);
+            }
+            Port::full(&got)
+        }
+
+        fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Packet>> {
+            self.packets.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        /// File completions taken off the port and not yet delivered.
+        pub(crate) fn take_packets(&self) -> Vec<Packet> {
+            std::mem::take(&mut *self.lock())
         }
     }
 }

@@ -14,7 +14,7 @@ pub enum BackendChoice {
     /// refused io_uring falls back to the pool with the reason kept.
     #[default]
     Auto,
-    /// io_uring or an error (Linux only).
+    /// The native backend or an error: io_uring on Linux, IOCP on Windows (elsewhere an error).
     Uring,
     /// The thread pool.
     Pool,
@@ -55,6 +55,8 @@ pub struct Builder {
     host_driven: bool,
     honour_env: bool,
     limits: DeviceLimits,
+    #[cfg(windows)]
+    skip_on_success: bool,
 }
 
 impl Default for Builder {
@@ -68,6 +70,8 @@ impl Default for Builder {
             host_driven: false,
             honour_env: true,
             limits: DeviceLimits::default(),
+            #[cfg(windows)]
+            skip_on_success: true,
         }
     }
 }
@@ -89,7 +93,8 @@ impl Builder {
 
     /// Submission entries per io_uring ring (rounded up to a power of two; default 256).
     /// Each ring's completion queue has twice as many, and at most that many operations are
-    /// in flight per ring: the rest wait in a queue.
+    /// in flight per ring: the rest wait in a queue. With IOCP (Windows) at most
+    /// `2 × ring_entries × rings` overlapped operations are in flight.
     pub fn ring_entries(mut self, entries: u32) -> Self {
         self.ring_entries = entries;
         self
@@ -108,9 +113,25 @@ impl Builder {
     }
 
     /// Host-driven mode: no engine completion thread. The host loop waits for
-    /// [`Engine::completion_fd`] to become readable and calls [`Engine::dispatch`].
+    /// `Engine::completion_fd` (Unix) to become readable, or for `Engine::completion_handle`
+    /// (Windows), and calls [`Engine::dispatch`].
     pub fn host_driven(mut self, yes: bool) -> Self {
         self.host_driven = yes;
+        self
+    }
+
+    /// Windows, IOCP: whether files get FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (default true).
+    /// With it, a read or write that completes at once (a cached read, say) is delivered by the
+    /// submitting thread and its future is ready on its first poll; without it, every
+    /// completion goes through the completion port. Either way each operation completes once.
+    ///
+    /// ```
+    /// let engine = fileloop::Engine::builder().iocp_skip_on_success(false).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(windows)]
+    pub fn iocp_skip_on_success(mut self, yes: bool) -> Self {
+        self.skip_on_success = yes;
         self
     }
 
@@ -132,7 +153,8 @@ impl Builder {
     }
 
     /// Creates the engine. Fails only when the requested backend is impossible (io_uring
-    /// asked for explicitly and refused) or the system is out of resources.
+    /// asked for explicitly and refused, or a native backend asked for where there is none)
+    /// or the system is out of resources.
     pub fn build(self) -> io::Result<Engine> {
         let choice = match std::env::var("FILELOOP_BACKEND") {
             Ok(v) if self.honour_env => BackendChoice::parse(&v)?,
@@ -174,7 +196,25 @@ impl Builder {
             let core = Core::new(shared, uring, pool, Gates::new(self.limits));
             Ok(Engine::start(core, backend, self.host_driven))
         }
-        #[cfg(not(all(target_os = "linux", not(target_os = "android"))))]
+        #[cfg(windows)]
+        {
+            use crate::driver::iocp::Iocp;
+            let (iocp, backend) = match choice {
+                BackendChoice::Pool => (None, pool_desc("requested")),
+                _ => {
+                    let limit = 2 * self.ring_entries.max(1) as usize * self.rings;
+                    let iocp = Iocp::new(self.skip_on_success, limit);
+                    let backend = Backend {
+                        kind: BackendKind::Iocp,
+                        description: iocp.description.clone(),
+                    };
+                    (Some(iocp), backend)
+                }
+            };
+            let core = Core::new(shared, iocp, pool, Gates::new(self.limits));
+            Ok(Engine::start(core, backend, self.host_driven))
+        }
+        #[cfg(not(any(windows, all(target_os = "linux", not(target_os = "android")))))]
         {
             if choice == BackendChoice::Uring {
                 return Err(io::Error::new(
@@ -185,7 +225,7 @@ impl Builder {
             let why = if choice == BackendChoice::Pool {
                 "requested"
             } else {
-                "no io_uring on this platform"
+                "no native completion backend on this platform"
             };
             let core = Core::new(shared, pool, Gates::new(self.limits));
             Ok(Engine::start(core, pool_desc(why), self.host_driven))

@@ -129,7 +129,7 @@ impl Engine {
         use std::sync::atomic::Ordering::Relaxed;
         let s = &self.inner.core.shared;
         Stats {
-            native_ops: s.counters.uring.load(Relaxed),
+            native_ops: s.counters.native.load(Relaxed),
             pool_ops: s.counters.pool.load(Relaxed),
             fallbacks: s.counters.fallbacks.load(Relaxed),
             completed: s.counters.completed.load(Relaxed),
@@ -140,7 +140,7 @@ impl Engine {
 
     /// Reaps every completion that has arrived, wakes its future or runs its callback, and
     /// returns how many it handled. Never blocks. In host-driven mode call it whenever
-    /// [`completion_fd`](Engine::completion_fd) is readable (readiness is only a hint: one call
+    /// `completion_fd` (Unix) is readable or `completion_handle` (Windows) signalled (readiness is only a hint: one call
     /// drains everything, and a spurious call is harmless). In the default mode the engine's
     /// own thread calls it; calling it too is allowed.
     pub fn dispatch(&self) -> usize {
@@ -153,6 +153,18 @@ impl Engine {
     #[cfg(unix)]
     pub fn completion_fd(&self) -> std::os::fd::RawFd {
         self.inner.core.shared.notify.fd()
+    }
+
+    /// The engine's I/O completion port (Windows). In host-driven mode the host loop waits for
+    /// it and calls [`dispatch`](Engine::dispatch), which takes every packet queued there
+    /// without waiting. The port is signalled while packets are queued (Windows and Wine
+    /// implement it so; Microsoft does not document waiting on a port), so a loop can include
+    /// it in `WaitForMultipleObjects`/`MsgWaitForMultipleObjects`; one that cannot rely on that
+    /// calls `dispatch` on a short timer. Never dequeue from the port yourself: its packets
+    /// belong to the engine.
+    #[cfg(windows)]
+    pub fn completion_handle(&self) -> std::os::windows::io::RawHandle {
+        self.inner.core.shared.notify.port().raw()
     }
 }
 

@@ -40,7 +40,11 @@ pub(crate) async fn open_handle(
         beneath,
     };
     let raw = engine.op(Open::new(how)).await?;
-    let handle = FileHandle::new(crate::op::raw_from_usize(raw), shown, engine.core().clone());
+    let handle = FileHandle::new(
+        crate::op::raw_from_result(raw as u64),
+        shown,
+        engine.core().clone(),
+    );
     Ok(Arc::new(handle))
 }
 

@@ -75,7 +75,8 @@ impl File {
         OpenOptions::new()
     }
 
-    /// Wraps an open descriptor without looking at its device.
+    /// Wraps an open descriptor without looking at its device (nor, on Windows, attaching it
+    /// to the completion port: such files are served by the pool).
     pub(crate) fn from_raw(engine: &Engine, raw: RawFile, path: PathBuf) -> File {
         File::from_handle(engine, FileHandle::new(raw, path, engine.core().clone()))
     }
@@ -83,7 +84,13 @@ impl File {
     /// Wraps an open descriptor (as `Open` outputs it) after classifying its device
     /// (routing and bounds).
     pub(crate) async fn from_opened(engine: &Engine, raw: usize, path: PathBuf) -> File {
-        let mut handle = FileHandle::new(op::raw_from_usize(raw), path, engine.core().clone());
+        let mut handle = FileHandle::new(
+            crate::op::raw_from_result(raw as u64),
+            path,
+            engine.core().clone(),
+        );
+        #[cfg(windows)]
+        handle.set_iocp(engine.core().attach(handle.raw()));
         let (class, gate) = engine.device_policy(&handle).await;
         handle.set_device(class, gate);
         File::from_handle(engine, handle)
@@ -93,7 +100,13 @@ impl File {
     /// class from the cache; a new one is classified in the background (for later opens) and
     /// this file counts as `Unknown`.
     pub(crate) fn from_opened_now(engine: &Engine, raw: usize, path: PathBuf) -> File {
-        let mut handle = FileHandle::new(op::raw_from_usize(raw), path, engine.core().clone());
+        let mut handle = FileHandle::new(
+            crate::op::raw_from_result(raw as u64),
+            path,
+            engine.core().clone(),
+        );
+        #[cfg(windows)]
+        handle.set_iocp(engine.core().attach(handle.raw()));
         let (class, gate) = engine.device_policy_now(&handle);
         handle.set_device(class, gate);
         File::from_handle(engine, handle)
@@ -125,7 +138,8 @@ impl File {
     #[cfg(windows)]
     pub fn from_std(engine: &Engine, file: std::fs::File, path: impl Into<PathBuf>) -> File {
         use std::os::windows::io::IntoRawHandle;
-        File::from_raw(engine, file.into_raw_handle(), path.into())
+        let raw = crate::sys::os::Handle(file.into_raw_handle());
+        File::from_raw(engine, raw, path.into())
     }
 
     /// The path the file was opened with.

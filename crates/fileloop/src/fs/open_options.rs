@@ -9,6 +9,12 @@ use std::io;
 use std::path::Path;
 use std::path::PathBuf;
 
+/// The access-mode bits of open(2) flags (O_ACCMODE; the C runtime's values on Windows).
+#[cfg(unix)]
+const ACCESS_MODE: i32 = libc::O_ACCMODE;
+#[cfg(windows)]
+const ACCESS_MODE: i32 = libc::O_RDONLY | libc::O_WRONLY | libc::O_RDWR;
+
 /// Options for opening a file, as `std::fs::OpenOptions`.
 ///
 /// ```no_run
@@ -95,7 +101,9 @@ impl OpenOptions {
         self
     }
     /// Extra open(2) flags, e.g. `libc::O_DIRECT` or `libc::O_NOFOLLOW` (Unix). Access mode
-    /// bits are ignored.
+    /// bits are ignored. On Windows: `FILE_FLAG_*` values for CreateFileW, e.g.
+    /// FILE_FLAG_NO_BUFFERING (`0x2000_0000`) or FILE_FLAG_WRITE_THROUGH (`0x8000_0000u32 as
+    /// i32`).
     pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
         self.custom_flags = flags;
         self
@@ -122,6 +130,17 @@ impl OpenOptions {
 
     /// Opens as described by `how` (used by `Dir` too).
     pub(crate) async fn finish(&self, engine: &Engine, how: OpenHow) -> io::Result<File> {
+        // Files of an engine with IOCP are overlapped (associated with its port after open).
+        #[cfg(windows)]
+        let how = OpenHow {
+            flags: how.flags
+                | if engine.core().iocp.is_some() {
+                    crate::sys::os::FILE_FLAG_OVERLAPPED_BITS
+                } else {
+                    0
+                },
+            ..how
+        };
         let path = match &how.dir {
             Some(d) => d.path().join(&how.path),
             None => how.path.clone(),
@@ -194,7 +213,7 @@ impl OpenOptions {
                 | (if self.truncate { libc::O_TRUNC } else { 0 })
         };
         // Custom flags never change the access mode (the low two bits, O_ACCMODE).
-        Ok(access | creation | (self.custom_flags & !3))
+        Ok(access | creation | (self.custom_flags & !ACCESS_MODE))
     }
 }
 

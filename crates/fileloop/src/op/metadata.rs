@@ -30,6 +30,9 @@ pub(crate) struct Stat {
     /// Filled by the pool where statx is not used.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     std_meta: Option<std::fs::Metadata>,
+    /// The volume's sector size for unbuffered I/O (an open file on Windows).
+    #[cfg(windows)]
+    dio_alignment: Option<(u32, u32)>,
     /// A path that cannot be passed to the kernel (NUL inside).
     invalid: Option<io::Error>,
     op_name: &'static str,
@@ -56,6 +59,8 @@ impl Stat {
             buf: Box::new(unsafe { std::mem::zeroed() }),
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
             std_meta: None,
+            #[cfg(windows)]
+            dio_alignment: None,
             invalid,
             op_name,
         }
@@ -138,6 +143,10 @@ impl Operation for Stat {
                 }
             }?;
             self.std_meta = Some(meta);
+            #[cfg(windows)]
+            if let StatTarget::File(f) = &self.target {
+                self.dio_alignment = crate::sys::os::dio_alignment(f.raw());
+            }
             Ok(0)
         }
     }
@@ -152,6 +161,8 @@ impl Operation for Stat {
                 .map(Metadata::from)
                 .ok_or_else(|| io::Error::other("metadata missing"))
         });
+        #[cfg(windows)]
+        let res = res.map(|m| m.with_dio_alignment(self.dio_alignment));
         context(res, self.op_name, self.path())
     }
 }

@@ -35,7 +35,19 @@ use std::sync::Arc;
 pub(crate) type RawFile = std::os::fd::RawFd;
 /// A platform file descriptor or handle.
 #[cfg(windows)]
-pub(crate) type RawFile = std::os::windows::io::RawHandle;
+pub(crate) type RawFile = crate::sys::os::Handle;
+
+/// The descriptor or handle a backend reported as a count (open's result).
+pub(crate) fn raw_from_result(n: u64) -> RawFile {
+    #[cfg(unix)]
+    {
+        n as RawFile
+    }
+    #[cfg(windows)]
+    {
+        crate::sys::os::Handle(n as usize as std::os::windows::io::RawHandle)
+    }
+}
 
 /// An open file as operations see it: the descriptor, the path (for error messages), the engine
 /// that closes it, and where its operations should run. Every in-flight operation holds an
@@ -49,11 +61,10 @@ pub(crate) struct FileHandle {
     /// The bound of the file's device, if it has one.
     gate: Option<Arc<Gate>>,
     class: DeviceClass,
-}
-
-/// A descriptor or handle carried as an integer (as `Open` outputs it).
-pub(crate) fn raw_from_usize(raw: usize) -> RawFile {
-    raw as RawFile
+    /// How the handle is tied to the engine's completion port, if it is (reads and writes
+    /// then go through IOCP).
+    #[cfg(windows)]
+    iocp: Option<crate::driver::iocp::Attached>,
 }
 
 // SAFETY: a descriptor or handle is an integer-like token usable from any thread.
@@ -71,6 +82,8 @@ impl FileHandle {
             route: Route::Best,
             gate: None,
             class: DeviceClass::Unknown,
+            #[cfg(windows)]
+            iocp: None,
         }
     }
 
@@ -82,6 +95,18 @@ impl FileHandle {
         if class.is_network() {
             self.route = Route::Pool;
         }
+    }
+
+    /// Records that the handle is associated with the engine's completion port.
+    #[cfg(windows)]
+    pub(crate) fn set_iocp(&mut self, attached: Option<crate::driver::iocp::Attached>) {
+        self.iocp = attached;
+    }
+
+    /// How the handle is tied to the completion port, if it is.
+    #[cfg(windows)]
+    pub(crate) fn iocp(&self) -> Option<crate::driver::iocp::Attached> {
+        self.iocp
     }
 
     pub(crate) fn class(&self) -> DeviceClass {

@@ -1,6 +1,6 @@
 //! open: openat (or openat2 confined beneath a directory) on io_uring or the pool.
 
-use super::{FileHandle, RawFile};
+use super::FileHandle;
 use crate::driver::{OpKind, Operation, RawResult};
 use crate::error::context;
 use std::io;
@@ -20,7 +20,7 @@ pub(crate) struct OpenHow {
 }
 
 /// Opens a file; the output is the new descriptor, owned by the caller
-/// (see [`raw_from_usize`](super::raw_from_usize)).
+/// (see [`raw_from_result`](super::raw_from_result)).
 pub(crate) struct Open {
     how: OpenHow,
     #[cfg(unix)]
@@ -78,7 +78,7 @@ impl Open {
 }
 
 impl Operation for Open {
-    /// The new descriptor or handle as an integer (`RawFile` is not `Send` on Windows).
+    /// The new descriptor or handle as an integer.
     type Output = io::Result<usize>;
     const KIND: OpKind = OpKind::Open;
 
@@ -148,7 +148,7 @@ impl Operation for Open {
 
     fn discard(self, res: RawResult) {
         if let Ok(raw) = res {
-            let _ = crate::sys::os::close(raw as usize as RawFile);
+            let _ = crate::sys::os::close(super::raw_from_result(raw));
         }
     }
 }

@@ -40,6 +40,13 @@ impl<B: IoBufMut> Operation for ReadAt<B> {
         )
     }
 
+    #[cfg(windows)]
+    fn iocp_request(&mut self) -> Option<crate::driver::iocp::Request> {
+        let (raw, len, ptr) = (self.file.raw(), self.len(), self.buf.stable_mut_ptr());
+        let req = crate::driver::iocp::Request::read(raw, self.file.iocp()?, ptr, len, self.pos);
+        Some(req)
+    }
+
     fn run_blocking(&mut self) -> RawResult {
         let len = self.len();
         os::pread(self.file.raw(), self.buf.stable_mut_ptr(), len, self.pos)

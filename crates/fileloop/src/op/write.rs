@@ -39,6 +39,13 @@ impl<B: IoBuf> Operation for WriteAt<B> {
         )
     }
 
+    #[cfg(windows)]
+    fn iocp_request(&mut self) -> Option<crate::driver::iocp::Request> {
+        let (raw, len, ptr) = (self.file.raw(), self.len(), self.buf.stable_ptr());
+        let req = crate::driver::iocp::Request::write(raw, self.file.iocp()?, ptr, len, self.pos);
+        Some(req)
+    }
+
     fn run_blocking(&mut self) -> RawResult {
         os::pwrite(self.file.raw(), self.buf.stable_ptr(), self.len(), self.pos)
     }

@@ -17,7 +17,7 @@ pub fn small_engine(choice: BackendChoice) -> Option<Engine> {
     match built {
         Ok(e) => Some(e),
         Err(e) if choice == BackendChoice::Uring => {
-            println!("skipped: io_uring unavailable here: {e}");
+            println!("skipped: no native backend here: {e}");
             None
         }
         Err(e) => panic!("cannot build a {choice:?} engine: {e}"),

@@ -77,6 +77,16 @@ fn ten_thousand_ops_through_a_16_entry_ring_pool() {
     many_through_small_ring(fileloop::BackendChoice::Pool);
 }
 
+/// The open flag for direct (unbuffered) I/O, where the platform has one.
+fn direct_flag() -> Option<i32> {
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    return Some(libc::O_DIRECT);
+    #[cfg(windows)]
+    return Some(0x2000_0000); // FILE_FLAG_NO_BUFFERING
+    #[allow(unreachable_code)]
+    None
+}
+
 /// 10,000 operations dropped at random points (before submission, just after, or later).
 /// Afterwards freshly allocated buffers must keep their contents: a buffer freed while the
 /// kernel could still write into it would be reused and overwritten.
@@ -94,15 +104,15 @@ fn random_drops(choice: fileloop::BackendChoice) {
     };
     block_on(async {
         let file = engine.open(&path).await.unwrap();
-        #[cfg(target_os = "linux")]
-        let direct = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECT)
-            .open_with(&engine, &path)
-            .await
-            .ok();
-        #[cfg(not(target_os = "linux"))]
-        let direct: Option<fileloop::File> = None;
+        let direct = match direct_flag() {
+            Some(flag) => OpenOptions::new()
+                .read(true)
+                .custom_flags(flag)
+                .open_with(&engine, &path)
+                .await
+                .ok(),
+            None => None,
+        };
         let out = OpenOptions::new()
             .write(true)
             .create(true)

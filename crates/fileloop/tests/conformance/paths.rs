@@ -107,15 +107,20 @@ fn equivalence_with_std() {
             kind(fileloop::hard_link(d.join("file"), d.join("hard")).await),
             Some(ErrorKind::AlreadyExists)
         );
-        fileloop::symlink("file", d.join("sym")).await.unwrap();
-        assert_eq!(
-            fileloop::read_link(d.join("sym")).await.unwrap(),
-            std::fs::read_link(d.join("sym")).unwrap()
-        );
-        assert_eq!(
-            fileloop::canonicalize(d.join("sym")).await.unwrap(),
-            std::fs::canonicalize(d.join("sym")).unwrap()
-        );
+        // Symbolic links are a Unix matter: on Windows they need a privilege (and Wine 8
+        // creates none that read_link can read back).
+        #[cfg(unix)]
+        {
+            fileloop::symlink("file", d.join("sym")).await.unwrap();
+            assert_eq!(
+                fileloop::read_link(d.join("sym")).await.unwrap(),
+                std::fs::read_link(d.join("sym")).unwrap()
+            );
+            assert_eq!(
+                fileloop::canonicalize(d.join("sym")).await.unwrap(),
+                std::fs::canonicalize(d.join("sym")).unwrap()
+            );
+        }
         assert_eq!(
             fileloop::read_link(d.join("file"))
                 .await

@@ -5,17 +5,24 @@
 use fileloop::{BackendChoice, BackendKind, Engine};
 use std::future::Future;
 
+/// What `BackendChoice::Uring` (the native backend) gives here.
+pub const NATIVE: BackendKind = if cfg!(windows) {
+    BackendKind::Iocp
+} else {
+    BackendKind::Uring
+};
+
 /// An engine on `choice`, or `None` (with the reason printed) when the machine lacks it.
 pub fn engine(choice: BackendChoice) -> Option<Engine> {
     match Engine::builder().backend(choice).ignore_env().build() {
         Ok(e) => {
             if choice == BackendChoice::Uring {
-                assert_eq!(e.backend().kind(), BackendKind::Uring);
+                assert_eq!(e.backend().kind(), NATIVE);
             }
             Some(e)
         }
         Err(e) if choice == BackendChoice::Uring => {
-            println!("skipped: io_uring unavailable here: {e}");
+            println!("skipped: no native backend here: {e}");
             None
         }
         Err(e) => panic!("cannot build a {choice:?} engine: {e}"),
