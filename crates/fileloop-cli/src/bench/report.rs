@@ -223,7 +223,7 @@ pub fn table(rows: &[Row], notes: &[String]) -> String {
         }
         let _ = writeln!(
             out,
-            "W5 loop lag: 1 ms tokio interval on a current-thread runtime running W3"
+            "W5 loop lag: 1 ms timerfd tick on a current-thread runtime running W3 (lateness)"
         );
         let _ = writeln!(
             out,
