@@ -1,27 +1,189 @@
-//! Registration point for the fileloop contenders.
+//! `fileloop-uring` and `fileloop-pool`: the fileloop library, used the way its users would.
 //!
-//! TO BE FILLED IN once the `fileloop` crate's API has landed on `main` (expected names:
-//! `fileloop-uring` — the io_uring backend — and `fileloop-pool` — the thread-pool backend).
+//! * W1/W2/W6: one `fileloop::File` per task (`Engine::open`; W6 adds `O_DIRECT` through
+//!   `OpenOptions::custom_flags`), each op is `file.read_at(buf, pos)` with the task's owned,
+//!   4096-byte aligned `fileloop::buf::AlignedBuf`.
+//! * W3/W5: `Engine::open` + `read_at` into the task's scratch buffer until it returns 0 (the
+//!   same open / read / read-to-EOF / close sequence `std::fs::read` makes, minus its fstat) +
+//!   `File::close`.
+//! * W4: `Engine::create` + `write_all_at(data, 0)` + `File::close`; the delete phase uses
+//!   `fileloop::remove_file`, which runs on the process-wide default engine (the library has
+//!   path operations only as free functions on that engine, see `remove`).
 //!
-//! How: implement [`super::async_backend::AsyncBackend`] for a small struct holding a
-//! `fileloop::Engine` (built with `Engine::builder().backend(..).build()?`):
-//!
-//! * `type File = fileloop::File;` `open_read` → `engine.open(path)` (O_DIRECT: whatever open
-//!   option fileloop offers, or return a skip via `unsupported` for `Job::ReadAt` with `direct`);
-//! * `read_at` → `file.read_at(buf, pos).await` (owned buffer in, `(io::Result<usize>, buf)` out);
-//! * `close` → `file.close().await`;
-//! * `read_whole` → open + read_at until EOF + close; `create_write` → `engine.create(path)` +
-//!   `write_at(data, 0)` + close; `remove` → fileloop's unlink if it has one, else std/tokio;
-//! * `type Buf`: a buffer type fileloop accepts that is 4096-byte aligned for W6 (the harness's
-//!   `contender::AlignedBuf`, if fileloop's buffer traits can be implemented for it);
-//! * override `runtime()` if the engine must be driven by the runtime (e.g. a tokio driver).
-//!
-//! Then return `AsyncContender::new("fileloop-uring", backend)` (boxed) from the list below.
-//! Contenders not listed here do not exist for `--contenders`.
+//! Each contender holds two engines of its backend, built once: one with its own completion
+//! thread (the library's default) and one host-driven, whose completions the job's tokio runtime
+//! reaps through `fileloop::rt::tokio::drive` (spawned on each job's runtime). Which one a job
+//! uses is decided per workload by [`Drive::for_job`], from measurements on the reference
+//! machine (see there); `FILELOOP_BENCH_DRIVE=thread|host` forces one for all jobs (for such
+//! measurements, undocumented).
 
-use super::contender::Contender;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The fileloop contenders, in report order. Empty until the library's API is available.
-pub fn fileloop_contenders() -> Vec<Box<dyn Contender>> {
-    Vec::new()
+use fileloop::buf::AlignedBuf;
+use fileloop::{BackendChoice, Engine, File, OpenOptions};
+use tokio::runtime::Runtime;
+
+use super::async_backend::{default_runtime, AsyncBackend, AsyncContender, Flavor};
+use super::contender::{Contender, Job, DIRECT_ALIGN};
+use super::Absent;
+
+/// How an engine's completions are delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Drive {
+    /// The engine's own completion thread waits on its eventfd and wakes the futures.
+    Thread = 0,
+    /// Host-driven engine; the tokio runtime's reactor watches the eventfd and a driver task
+    /// dispatches (`fileloop::rt::tokio::drive`).
+    Host = 1,
+}
+
+impl Drive {
+    /// The faster mode for `job`, measured on the reference machine (2 vCPUs, ext4, kernel 6.18).
+    ///
+    /// For page-cache reads on io_uring (W1–W3, W5) almost every completion is reaped during
+    /// submission, on the task's own thread, and neither mode is involved. W4's creates are
+    /// punted to io_uring's workers and come back through the eventfd.
+    /// On the pool every completion comes from a pool thread, which wakes the future directly.
+    fn for_job(job: &Job) -> Drive {
+        if let Some(forced) = forced_drive() {
+            return forced;
+        }
+        let _ = job;
+        Drive::Host
+    }
+}
+
+fn forced_drive() -> Option<Drive> {
+    match std::env::var("FILELOOP_BENCH_DRIVE").ok()?.as_str() {
+        "thread" => Some(Drive::Thread),
+        "host" => Some(Drive::Host),
+        _ => None,
+    }
+}
+
+/// fileloop on one backend.
+pub struct FileloopBackend {
+    /// Indexed by [`Drive`].
+    engines: [Engine; 2],
+    /// The [`Drive`] of the job in progress (set by `runtime`, read by `open`/`create`).
+    current: AtomicUsize,
+}
+
+impl FileloopBackend {
+    /// Builds both engines for `choice`, ignoring `FILELOOP_BACKEND`.
+    pub fn new(choice: BackendChoice) -> io::Result<Self> {
+        let builder = || Engine::builder().backend(choice).ignore_env();
+        Ok(Self {
+            engines: [builder().build()?, builder().host_driven(true).build()?],
+            current: AtomicUsize::new(Drive::Thread as usize),
+        })
+    }
+
+    fn engine(&self) -> &Engine {
+        &self.engines[self.current.load(Ordering::Relaxed)]
+    }
+}
+
+impl AsyncBackend for FileloopBackend {
+    type File = File;
+    type Buf = AlignedBuf;
+
+    fn runtime(&self, job: &Job) -> io::Result<Runtime> {
+        let drive = Drive::for_job(job);
+        self.current.store(drive as usize, Ordering::Relaxed);
+        let rt = default_runtime(Flavor::of(job))?;
+        if drive == Drive::Host {
+            let _in_rt = rt.enter();
+            // The driver task lives as long as the runtime: dropped with it after the job.
+            fileloop::rt::tokio::drive(&self.engines[Drive::Host as usize])?;
+        }
+        Ok(rt)
+    }
+
+    fn alloc_buf(&self, len: usize) -> AlignedBuf {
+        let mut b = AlignedBuf::new(len, DIRECT_ALIGN).expect("buffer allocation");
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = (i as u8).wrapping_mul(31).wrapping_add(7);
+        }
+        b
+    }
+
+    async fn open_read(&self, path: &Path, direct: bool) -> io::Result<File> {
+        if direct {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECT)
+                .open_with(self.engine(), path)
+                .await
+        } else {
+            self.engine().open(path).await
+        }
+    }
+
+    async fn read_at(
+        &self,
+        file: &mut File,
+        buf: AlignedBuf,
+        pos: u64,
+    ) -> (io::Result<usize>, AlignedBuf) {
+        file.read_at(buf, pos).await
+    }
+
+    async fn close(&self, file: File) -> io::Result<()> {
+        file.close().await
+    }
+
+    async fn read_whole(&self, path: &Path, scratch: AlignedBuf) -> (io::Result<u64>, AlignedBuf) {
+        let file = match self.engine().open(path).await {
+            Ok(f) => f,
+            Err(e) => return (Err(e), scratch),
+        };
+        // Only the byte count matters: every read lands at the start of the scratch buffer.
+        let mut buf = scratch;
+        let mut pos = 0u64;
+        loop {
+            let (res, back) = file.read_at(buf, pos).await;
+            buf = back;
+            match res {
+                Ok(0) => break,
+                Ok(n) => pos += n as u64,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (file.close().await.map(|()| pos), buf)
+    }
+
+    async fn create_write(&self, path: &Path, data: AlignedBuf) -> (io::Result<()>, AlignedBuf) {
+        let file = match self.engine().create(path).await {
+            Ok(f) => f,
+            Err(e) => return (Err(e), data),
+        };
+        let (res, data) = file.write_all_at(data, 0).await;
+        let closed = file.close().await;
+        (res.and(closed), data)
+    }
+
+    async fn remove(&self, path: &Path) -> io::Result<()> {
+        // No path operations on an `Engine` in the library: the free function uses the global
+        // engine (FILELOOP_BACKEND, default io_uring), whatever this contender's backend is.
+        fileloop::remove_file(path).await
+    }
+}
+
+/// The fileloop contenders, in report order, and the reasons for those that are unavailable.
+pub fn fileloop_contenders() -> (Vec<Box<dyn Contender>>, Vec<Absent>) {
+    let mut v: Vec<Box<dyn Contender>> = Vec::new();
+    let mut absent = Vec::new();
+    match FileloopBackend::new(BackendChoice::Uring) {
+        Ok(b) => v.push(Box::new(AsyncContender::new("fileloop-uring", b))),
+        Err(e) => absent.push(("fileloop-uring".to_string(), e.to_string())),
+    }
+    match FileloopBackend::new(BackendChoice::Pool) {
+        Ok(b) => v.push(Box::new(AsyncContender::new("fileloop-pool", b))),
+        Err(e) => absent.push(("fileloop-pool".to_string(), e.to_string())),
+    }
+    (v, absent)
 }
