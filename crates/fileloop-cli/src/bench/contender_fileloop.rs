@@ -19,7 +19,7 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fileloop::buf::AlignedBuf;
 use fileloop::{BackendChoice, Engine, File, OpenOptions};
@@ -40,18 +40,29 @@ enum Drive {
 }
 
 impl Drive {
-    /// The faster mode for `job`, measured on the reference machine (2 vCPUs, ext4, kernel 6.18).
+    /// The mode for `job` on `choice`'s backend, from measurements on the reference machine
+    /// (2 vCPUs shared with other work, ext4, kernel 6.18; `FILELOOP_BENCH_DRIVE_VARIANTS=1`
+    /// runs both modes side by side):
     ///
-    /// For page-cache reads on io_uring (W1–W3, W5) almost every completion is reaped during
-    /// submission, on the task's own thread, and neither mode is involved. W4's creates are
-    /// punted to io_uring's workers and come back through the eventfd.
-    /// On the pool every completion comes from a pool thread, which wakes the future directly.
-    fn for_job(job: &Job) -> Drive {
-        if let Some(forced) = forced_drive() {
+    /// * io_uring, every workload: host-driven. Page-cache reads and opens (W1-W3, W5) are
+    ///   reaped during their own submission on the task's thread, so neither mode is involved
+    ///   and the two measured the same within noise; W4's creates and writes are punted to
+    ///   io_uring's workers and come back through the eventfd, where the runtime's reactor
+    ///   delivering them on a worker thread beat a separate completion thread handing them
+    ///   over (W4 quick, two runs on a fresh ext4: 0.77x vs 0.71x and 1.17x vs 1.06x of
+    ///   tokio-fs), and on W5's single-threaded loop it keeps every wake-up on the loop.
+    /// * pool: the engine's own thread. Pool threads wake the futures directly; the eventfd
+    ///   only carries callbacks, so a driver task would only be one more task to schedule (the
+    ///   measured differences were within run-to-run noise).
+    fn for_job(job: &Job, choice: BackendChoice, forced: Option<Drive>) -> Drive {
+        if let Some(forced) = forced.or_else(forced_drive) {
             return forced;
         }
         let _ = job;
-        Drive::Host
+        match choice {
+            BackendChoice::Pool => Drive::Thread,
+            _ => Drive::Host,
+        }
     }
 }
 
@@ -65,10 +76,15 @@ fn forced_drive() -> Option<Drive> {
 
 /// fileloop on one backend.
 pub struct FileloopBackend {
+    choice: BackendChoice,
     /// Indexed by [`Drive`].
     engines: [Engine; 2],
     /// The [`Drive`] of the job in progress (set by `runtime`, read by `open`/`create`).
     current: AtomicUsize,
+    /// Always this mode (the measurement variants).
+    forced: Option<Drive>,
+    /// Yield to the loop after every operation of `read_whole` (W5, see `runtime`).
+    yield_each_op: AtomicBool,
 }
 
 impl FileloopBackend {
@@ -76,8 +92,11 @@ impl FileloopBackend {
     pub fn new(choice: BackendChoice) -> io::Result<Self> {
         let builder = || Engine::builder().backend(choice).ignore_env();
         Ok(Self {
+            choice,
             engines: [builder().build()?, builder().host_driven(true).build()?],
             current: AtomicUsize::new(Drive::Thread as usize),
+            forced: None,
+            yield_each_op: AtomicBool::new(false),
         })
     }
 
@@ -91,8 +110,16 @@ impl AsyncBackend for FileloopBackend {
     type Buf = AlignedBuf;
 
     fn runtime(&self, job: &Job) -> io::Result<Runtime> {
-        let drive = Drive::for_job(job);
+        let drive = Drive::for_job(job, self.choice, self.forced);
         self.current.store(drive as usize, Ordering::Relaxed);
+        // On W5's single-threaded loop, io_uring operations that hit the page cache complete
+        // inside the poll that submits them: one file's open, reads and close (~4 system calls)
+        // would run back to back on the loop. fileloop's futures take no part in tokio's
+        // co-operative budget, so a latency-minded user yields after each operation; so does
+        // this contender (FILELOOP_BENCH_W5_YIELD=file: only after each file, like the others).
+        let per_op = Flavor::of(job) == Flavor::CurrentThread
+            && std::env::var("FILELOOP_BENCH_W5_YIELD").as_deref() != Ok("file");
+        self.yield_each_op.store(per_op, Ordering::Relaxed);
         let rt = default_runtime(Flavor::of(job))?;
         if drive == Drive::Host {
             let _in_rt = rt.enter();
@@ -100,6 +127,17 @@ impl AsyncBackend for FileloopBackend {
             fileloop::rt::tokio::drive(&self.engines[Drive::Host as usize])?;
         }
         Ok(rt)
+    }
+
+    fn unsupported(&self, job: &Job) -> Option<String> {
+        let direct = matches!(job, Job::ReadAt(r) if r.direct);
+        (direct && self.choice == BackendChoice::Uring).then(|| {
+            "O_DIRECT reads on fileloop's io_uring backend hang: the engine registers its eventfd \
+             with EVENTFD_ASYNC, which the kernel signals only for completions posted by io-wq \
+             workers; O_DIRECT completions are posted from task_work in the submitting thread, \
+             so nothing wakes the engine (library bug, reported)"
+                .to_string()
+        })
     }
 
     fn alloc_buf(&self, len: usize) -> AlignedBuf {
@@ -136,16 +174,24 @@ impl AsyncBackend for FileloopBackend {
     }
 
     async fn read_whole(&self, path: &Path, scratch: AlignedBuf) -> (io::Result<u64>, AlignedBuf) {
+        let yield_each_op = self.yield_each_op.load(Ordering::Relaxed);
+        let pause = || async move {
+            if yield_each_op {
+                tokio::task::yield_now().await;
+            }
+        };
         let file = match self.engine().open(path).await {
             Ok(f) => f,
             Err(e) => return (Err(e), scratch),
         };
+        pause().await;
         // Only the byte count matters: every read lands at the start of the scratch buffer.
         let mut buf = scratch;
         let mut pos = 0u64;
         loop {
             let (res, back) = file.read_at(buf, pos).await;
             buf = back;
+            pause().await;
             match res {
                 Ok(0) => break,
                 Ok(n) => pos += n as u64,
@@ -184,6 +230,21 @@ pub fn fileloop_contenders() -> (Vec<Box<dyn Contender>>, Vec<Absent>) {
     match FileloopBackend::new(BackendChoice::Pool) {
         Ok(b) => v.push(Box::new(AsyncContender::new("fileloop-pool", b))),
         Err(e) => absent.push(("fileloop-pool".to_string(), e.to_string())),
+    }
+    // Undocumented, for choosing `Drive::for_job`: both modes of both backends side by side.
+    if std::env::var_os("FILELOOP_BENCH_DRIVE_VARIANTS").is_some() {
+        for (name, choice) in [
+            ("uring", BackendChoice::Uring),
+            ("pool", BackendChoice::Pool),
+        ] {
+            for (mode, drive) in [("thread", Drive::Thread), ("host", Drive::Host)] {
+                if let Ok(mut b) = FileloopBackend::new(choice) {
+                    b.forced = Some(drive);
+                    let name = format!("fl-{name}-{mode}");
+                    v.push(Box::new(AsyncContender::new(name, b)));
+                }
+            }
+        }
     }
     (v, absent)
 }

@@ -96,8 +96,13 @@ Contenders:
   tokio-fs        tokio::fs (File + seek + read_exact, fs::read, fs::write), multi-thread runtime
   std             blocking std::fs on one thread (pread via FileExt::read_at)
   std-threads     blocking std::fs on one OS thread per in-flight operation
-  fileloop-uring  fileloop on io_uring (absent, with the reason, where io_uring is refused)
+  fileloop-uring  fileloop on io_uring (absent, with the reason, where io_uring is refused);
+                  on W5's loop it yields after every operation, since page-cache hits complete
+                  inside the poll that submits them; W6 is skipped (O_DIRECT completions are
+                  lost by the library's async-only eventfd and the run would hang)
   fileloop-pool   fileloop on its thread pool
+  (W4-del of both fileloop contenders uses fileloop::remove_file, i.e. the default engine:
+  the library has no path operations on a chosen engine)
 
 Output: progress on stderr; a table on stdout (ops/s, MiB/s, p50/p99 latency in µs, ops/s ratio to
 tokio-fs). Full mode runs 3 interleaved passes and reports the median pass of each cell.
