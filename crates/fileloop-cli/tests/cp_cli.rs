@@ -171,6 +171,23 @@ fn copies_a_tree_on_the_pool_backend() {
 }
 
 #[test]
+fn copies_a_tree_with_read_write() {
+    // The chunked open / read_at / write_all_at path (not the default; files in the page cache).
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let dst = tmp.path().join("dst");
+    let o = fileloop()
+        .env("FILELOOP_CP_METHOD", "rw")
+        .args([os("cp"), os("-r"), os(&src), os(&dst)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr:\n{}", stderr(&o));
+    assert_same_tree(&src, &dst);
+    set_mode(&src.join("ro"), 0o755);
+}
+
+#[test]
 fn single_files() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
