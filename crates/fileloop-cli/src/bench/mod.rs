@@ -211,12 +211,14 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
             .map_err(|e| Failure::runtime(format!("bench: {w}: {e}")))?;
     }
     drop(data); // removes the data set
-    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    eprintln!("done in {:.1} s", took.as_secs_f64());
 
     let Run {
         mut rows,
         notes,
         failures,
+        plan: plan_shown,
         ..
     } = run;
     rows.sort_by_key(|r| (r.workload, r.phase == Some("delete"), r.concurrency));
@@ -226,7 +228,22 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
         rows.iter()
             .try_for_each(|r| writeln!(stdout, "{}", report::json_line(r)))
     } else {
-        write!(stdout, "{}", report::table(&rows, &notes))
+        let p = &plan_shown;
+        let header = format!(
+            "fileloop bench{}: {} pass{} per cell (median pass shown), contenders in rotating \
+             order; {} MiB file, {} small files, {} files per W4 create phase; time budget per \
+             cell {:.2} s (reads), {:.2} s (small files); ratios from this run; took {:.0} s",
+            if opts.quick { " --quick" } else { "" },
+            p.passes,
+            if p.passes == 1 { "" } else { "es" },
+            p.file_len >> 20,
+            p.read_files,
+            p.create_files,
+            p.read_budget.as_secs_f64(),
+            p.files_budget.as_secs_f64(),
+            took.as_secs_f64()
+        );
+        write!(stdout, "{}", report::table(&header, &rows, &notes))
     };
     written
         .and_then(|()| stdout.flush())
