@@ -128,25 +128,30 @@ fn fileloop_contenders_produce_rows() {
 fn w5_idle_loop_lag_is_below_a_millisecond() {
     // The W5 timer has sub-millisecond resolution: an idle loop is late by tens of µs, not the
     // ~1 ms that tokio's timer wheel would show. Generous bound for loaded CI machines.
+    // 150 ms per cell, so that the median has ~150 samples behind it even on a busy machine.
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "bench",
-        "--quick",
-        "--json",
-        "--workloads",
-        "W5",
-        "--contenders",
-        "std-threads",
-        "--dir",
-        dir.path().to_str().unwrap(),
-    ]);
+    let o = fileloop()
+        .env("FILELOOP_BENCH_SCALE", "0.5")
+        .args([
+            "bench",
+            "--quick",
+            "--json",
+            "--workloads",
+            "W5",
+            "--contenders",
+            "std-threads",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "stderr:\n{}", stderr(&o));
     let rows = json_rows(&o);
     let idle = rows
         .iter()
         .find(|r| r["contender"] == "idle-loop")
         .expect("idle-loop row");
-    assert!(num(idle, "lag_samples") >= 10.0, "{idle}");
+    assert!(num(idle, "lag_samples") >= 50.0, "{idle}");
     assert!(num(idle, "lag_p50_us") < 900.0, "{idle}");
 }
 
