@@ -3,6 +3,8 @@
 //! A small subcommand dispatcher; each subcommand parses its own arguments by hand.
 
 mod bench;
+mod cp;
+mod info;
 mod signals;
 
 use std::ffi::OsString;
@@ -15,7 +17,9 @@ Usage: fileloop <COMMAND> [OPTIONS]
 
 Commands:
   bench    Measure fileloop against tokio::fs and std (see `fileloop bench --help`)
-  help     Print this help, or a command's help (`fileloop help bench`)
+  cp       Copy files and directory trees in parallel (`fileloop cp [-r] SRC DST`)
+  info     Show the backend fileloop uses, and the device class of a path
+  help     Print this help, or a command's help (`fileloop help cp`)
 
 Options:
   -h, --help     Print this help
@@ -53,12 +57,16 @@ fn dispatch(mut args: Vec<OsString>) -> Result<(), Failure> {
     let cmd = args.remove(0);
     match cmd.to_str() {
         Some("bench") => bench::main(args),
+        Some("cp") => cp::main(args),
+        Some("info") => info::main(args),
         Some("help") => match args.first().and_then(|a| a.to_str()) {
             None => {
                 println!("{HELP}");
                 Ok(())
             }
             Some("bench") => bench::main(vec!["--help".into()]),
+            Some("cp") => cp::main(vec!["--help".into()]),
+            Some("info") => info::main(vec!["--help".into()]),
             Some(other) => Err(Failure::usage(format!("unknown command '{other}'"))),
         },
         Some("-h" | "--help") => {

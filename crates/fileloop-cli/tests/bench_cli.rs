@@ -85,6 +85,77 @@ fn quick_json_subset() {
 }
 
 #[test]
+fn fileloop_contenders_produce_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--workloads",
+        "W1,W3",
+        "--contenders",
+        "fileloop-pool,fileloop-uring",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "exit {:?}; stderr:\n{err}", o.status);
+    // Where io_uring is refused (seccomp, sysctl), the uring contender is absent and says why.
+    let uring = !err.contains("fileloop-uring unavailable");
+    let rows = json_rows(&o);
+    let mut expected = vec!["fileloop-pool"];
+    if uring {
+        expected.push("fileloop-uring");
+    } else {
+        eprintln!("io_uring unavailable here; only fileloop-pool is checked:\n{err}");
+    }
+    assert_eq!(rows.len(), 3 * expected.len(), "rows: {rows:?}");
+    for c in &expected {
+        for (w, conc) in [("W1", 1), ("W1", 64), ("W3", 64)] {
+            let row = rows
+                .iter()
+                .find(|r| r["contender"] == *c && r["workload"] == w && r["concurrency"] == conc)
+                .unwrap_or_else(|| panic!("no {w} c{conc} row for {c}: {rows:?}"));
+            assert!(num(row, "ops_per_s") > 0.0, "{row}");
+            assert!(num(row, "mib_per_s") > 0.0, "{row}");
+            assert!(num(row, "p99_us") >= num(row, "p50_us"), "{row}");
+        }
+    }
+    assert!(is_empty_dir(dir.path()), "data set left behind");
+}
+
+#[test]
+fn w5_idle_loop_lag_is_below_a_millisecond() {
+    // The W5 timer has sub-millisecond resolution: an idle loop is late by tens of µs, not the
+    // ~1 ms that tokio's timer wheel would show. Generous bound for loaded CI machines.
+    // 150 ms per cell, so that the median has ~150 samples behind it even on a busy machine.
+    let dir = tempfile::tempdir().unwrap();
+    let o = fileloop()
+        .env("FILELOOP_BENCH_SCALE", "0.5")
+        .args([
+            "bench",
+            "--quick",
+            "--json",
+            "--workloads",
+            "W5",
+            "--contenders",
+            "std-threads",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr:\n{}", stderr(&o));
+    let rows = json_rows(&o);
+    let idle = rows
+        .iter()
+        .find(|r| r["contender"] == "idle-loop")
+        .expect("idle-loop row");
+    assert!(num(idle, "lag_samples") >= 50.0, "{idle}");
+    assert!(num(idle, "lag_p50_us") < 900.0, "{idle}");
+}
+
+#[test]
 fn w4_phases_w5_lag_and_table() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();

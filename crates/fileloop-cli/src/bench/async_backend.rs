@@ -7,16 +7,19 @@
 
 use std::future::Future;
 use std::io;
+use std::ops::{Deref, DerefMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::runtime::Runtime;
-use tokio::time::MissedTickBehavior;
 
 use super::contender::{
-    nonzero_read, Budget, Contender, Job, OpCounter, Outcome, Recorder, RunError, WARMUP_BASE,
+    nonzero_read, Budget, Contender, Files, Job, OpCounter, Outcome, ReadAt, Recorder, RunError,
+    WARMUP_BASE,
 };
 
 /// Which tokio runtime a job runs on.
@@ -26,6 +29,16 @@ pub enum Flavor {
     MultiThread,
     /// `new_current_thread()`: the single-threaded loop of W5.
     CurrentThread,
+}
+
+impl Flavor {
+    /// The flavour a job runs on.
+    pub fn of(job: &Job) -> Flavor {
+        match job {
+            Job::LoopLag { .. } => Flavor::CurrentThread,
+            _ => Flavor::MultiThread,
+        }
+    }
 }
 
 /// The default runtimes: tokio with all drivers enabled, default worker count.
@@ -45,13 +58,14 @@ pub fn default_runtime(flavor: Flavor) -> io::Result<Runtime> {
 pub trait AsyncBackend: Send + Sync + 'static {
     /// An open file handle.
     type File: Send + 'static;
-    /// An owned I/O buffer.
-    type Buf: AsRef<[u8]> + AsMut<[u8]> + Send + 'static;
+    /// An owned I/O buffer (the harness only needs to see it as a byte slice).
+    type Buf: Deref<Target = [u8]> + DerefMut + Send + 'static;
 
-    /// Builds the runtime for a job. Override to install a driver or tune the runtime; the
-    /// default is [`default_runtime`].
-    fn runtime(&self, flavor: Flavor) -> io::Result<Runtime> {
-        default_runtime(flavor)
+    /// Builds the runtime for `job` (whose flavour is [`Flavor::of`]). Override to install a
+    /// driver, pick an engine per workload or tune the runtime; the default is
+    /// [`default_runtime`]. Called once per job, before anything else of that job.
+    fn runtime(&self, job: &Job) -> io::Result<Runtime> {
+        default_runtime(Flavor::of(job))
     }
 
     /// Returns `Some(reason)` if this backend cannot run `job` (reported as skipped).
@@ -83,7 +97,15 @@ pub trait AsyncBackend: Send + Sync + 'static {
     fn close(&self, file: Self::File) -> impl Future<Output = io::Result<()>> + Send;
 
     /// W3/W5: open + read the whole file + close; returns the number of bytes read.
-    fn read_whole(&self, path: &Path) -> impl Future<Output = io::Result<u64>> + Send;
+    ///
+    /// `scratch` is a per-task buffer of [`READ_WHOLE_SCRATCH`] bytes that the backend may read
+    /// into (the contents are not checked) and must hand back; backends whose API allocates its
+    /// own buffer (`tokio::fs::read`) ignore it.
+    fn read_whole(
+        &self,
+        path: &Path,
+        scratch: Self::Buf,
+    ) -> impl Future<Output = (io::Result<u64>, Self::Buf)> + Send;
 
     /// W4: create (truncating) + write all of `data` + close.
     fn create_write(
@@ -96,11 +118,17 @@ pub trait AsyncBackend: Send + Sync + 'static {
     fn remove(&self, path: &Path) -> impl Future<Output = io::Result<()>> + Send;
 }
 
+/// Size of the per-task scratch buffer handed to [`AsyncBackend::read_whole`].
+pub const READ_WHOLE_SCRATCH: usize = 64 << 10;
+
 /// Runs `concurrency` tokio tasks (on the current runtime), each with state from `setup(task)`,
 /// that claim op indices and run `op(state, i)` (state passed in and handed back, with the bytes
 /// moved) until the budget is used up, then `teardown(state)`. Each task first runs `warmup`
 /// unmeasured ops, then all meet at a barrier and start their clocks. With `yield_after_op`, a task
 /// yields to the scheduler after each op (outside the measured latency).
+///
+/// Whatever an op needs besides its index (the backend, the job) belongs in the task's state:
+/// the state moves into each op's future and back out, so nothing is cloned per op.
 #[allow(clippy::too_many_arguments)]
 pub async fn drive<S, Su, SuF, Op, OpF, Td, TdF>(
     concurrency: usize,
@@ -201,35 +229,149 @@ where
     }
 }
 
+/// CLOCK_MONOTONIC now, in nanoseconds (the clock `timerfd` deadlines use).
+fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// A one-shot `timerfd` on CLOCK_MONOTONIC with nanosecond resolution.
+struct TimerFd(OwnedFd);
+
+impl TimerFd {
+    fn new() -> io::Result<TimerFd> {
+        // SAFETY: plain syscall; the descriptor is owned below.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor nobody else owns.
+        Ok(TimerFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Arms the timer to expire at the absolute CLOCK_MONOTONIC time `at_ns`.
+    fn arm(&self, at_ns: u64) -> io::Result<()> {
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: (at_ns / 1_000_000_000) as libc::time_t,
+                tv_nsec: (at_ns % 1_000_000_000) as libc::c_long,
+            },
+        };
+        // SAFETY: valid descriptor and itimerspec; the old value is not wanted.
+        let rc = unsafe {
+            libc::timerfd_settime(
+                self.0.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Consumes an expiration; `WouldBlock` if the timer has not expired yet.
+    fn read(&self) -> io::Result<u64> {
+        let mut n = 0u64;
+        // SAFETY: reads 8 bytes into a live u64.
+        let r = unsafe { libc::read(self.0.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+        if r == 8 {
+            Ok(n)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
+impl AsRawFd for TimerFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// Runs `work` on the current (single-threaded) runtime while a timer task ticks every `tick`,
 /// and returns `work`'s output plus the timer's lateness samples (ns).
 ///
-/// The timer is `tokio::time::interval(tick)` with `MissedTickBehavior::Delay`; a sample is
-/// `Instant::now()` right after `tick()` returns minus the instant the tick was scheduled for
-/// (which `tick()` returns). tokio's timer wheel has 1 ms resolution — deadlines are rounded up to
-/// the next millisecond and the loop parks in whole milliseconds — so even an idle loop shows up
-/// to ~1 ms of lateness; the harness reports an idle-loop baseline measured the same way.
+/// How lateness is measured: tokio's own timer wheel has 1 ms resolution (deadlines are rounded
+/// up to the next millisecond and the loop parks in whole milliseconds), which makes an idle
+/// loop look ~1 ms late and hides anything below that. Instead the ticker task owns a one-shot
+/// `timerfd` (CLOCK_MONOTONIC, nanosecond resolution, no timer slack) registered with the
+/// loop's own reactor through `AsyncFd`: it arms the timer for an absolute deadline, awaits
+/// readability, and records `clock_gettime(CLOCK_MONOTONIC)` when it runs minus the deadline.
+/// That is the time from the deadline until the loop got around to running a ready timer task:
+/// the kernel's wake-up of a parked loop (tens of µs on an idle loop) plus however long other
+/// work kept the loop from polling its reactor and running the task — the loop lag. The next
+/// deadline is one `tick` after the previous one, or one `tick` after now if that has already
+/// passed (like tokio's `MissedTickBehavior::Delay`: a long stall counts once, not once per
+/// missed tick).
 pub async fn with_ticker<F: Future>(tick: Duration, work: F) -> (F::Output, Vec<u32>) {
-    let done = Arc::new(AtomicBool::new(false));
-    let ticker = {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(tick);
-            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            interval.tick().await; // the first tick completes immediately
-            let mut lag = Vec::with_capacity(4096);
-            while !done.load(Ordering::Relaxed) {
-                let scheduled = interval.tick().await;
-                let late = Instant::now().saturating_duration_since(scheduled.into_std());
-                lag.push(u32::try_from(late.as_nanos()).unwrap_or(u32::MAX));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let ticker = tokio::spawn(async move {
+        let mut lag = Vec::with_capacity(4096);
+        let timer = TimerFd::new().and_then(|t| {
+            // SAFETY: the TimerFd owns its descriptor, which stays open (and the same) until
+            // the AsyncFd, which owns the TimerFd, is dropped.
+            unsafe { AsyncFd::register_with_interest(t, Interest::READABLE) }
+                .map_err(io::Error::from)
+        });
+        let timer = match timer {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("fileloop bench: W5 timer unavailable: {e}");
+                return lag;
             }
-            lag
-        })
-    };
-    // Let the ticker take its first (immediate) tick before the work starts.
+        };
+        let tick_ns = tick.as_nanos() as u64;
+        let mut deadline = mono_ns() + tick_ns;
+        let mut stop_rx = std::pin::pin!(stop_rx);
+        loop {
+            if timer.get_ref().arm(deadline).is_err() {
+                return lag;
+            }
+            // Wait for the expiration (or the end of the work).
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut stop_rx => return lag,
+                    ready = timer.readable() => {
+                        let Ok(mut guard) = ready else { return lag };
+                        match guard.get_inner().read() {
+                            Ok(_) => break,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                            Err(_) => return lag,
+                        }
+                    }
+                }
+            }
+            let now = mono_ns();
+            let late = now.saturating_sub(deadline);
+            lag.push(u32::try_from(late).unwrap_or(u32::MAX));
+            deadline += tick_ns;
+            if deadline <= now {
+                deadline = now + tick_ns;
+            }
+        }
+    });
+    // Let the ticker arm its first deadline before the work starts.
     tokio::task::yield_now().await;
     let out = work.await;
-    done.store(true, Ordering::Relaxed);
+    let _ = stop_tx.send(());
     let lag = ticker.await.unwrap_or_default();
     (out, lag)
 }
@@ -263,12 +405,17 @@ impl<B: AsyncBackend> Contender for AsyncContender<B> {
             return Err(RunError::Skip(why));
         }
         let b = &self.backend;
+        let rt = b.runtime(job)?;
         match job {
             Job::ReadAt(r) => {
-                let rt = b.runtime(Flavor::MultiThread)?;
                 let r = Arc::new(r.clone());
-                let (b1, b2, b3) = (b.clone(), b.clone(), b.clone());
-                let r1 = r.clone();
+                let (b1, r1) = (b.clone(), r.clone());
+                type State<B> = (
+                    Arc<B>,
+                    Arc<ReadAt>,
+                    <B as AsyncBackend>::File,
+                    <B as AsyncBackend>::Buf,
+                );
                 let out = rt.block_on(drive(
                     r.concurrency,
                     r.budget,
@@ -278,75 +425,72 @@ impl<B: AsyncBackend> Contender for AsyncContender<B> {
                         let (b, r) = (b1.clone(), r1.clone());
                         async move {
                             let file = b.open_read(&r.file, r.direct).await?;
-                            Ok((file, b.alloc_buf(r.block)))
+                            let buf = b.alloc_buf(r.block);
+                            Ok((b, r, file, buf))
                         }
                     },
-                    move |(mut file, buf), i| {
-                        let b = b2.clone();
+                    |(b, r, mut file, buf): State<B>, i| async move {
                         let pos = r.offset(i);
-                        async move {
-                            let (res, buf) = b.read_at(&mut file, buf, pos).await;
-                            ((file, buf), nonzero_read(res))
-                        }
+                        let (res, buf) = b.read_at(&mut file, buf, pos).await;
+                        ((b, r, file, buf), nonzero_read(res))
                     },
-                    move |(file, _buf)| {
-                        let b = b3.clone();
-                        async move { b.close(file).await }
-                    },
+                    |(b, _r, file, _buf): State<B>| async move { b.close(file).await },
                 ))?;
                 Ok(out)
             }
-            Job::ReadFiles(f) => {
-                let rt = b.runtime(Flavor::MultiThread)?;
-                Ok(rt.block_on(read_files(b.clone(), f, false))?)
-            }
+            Job::ReadFiles(f) => Ok(rt.block_on(read_files(b.clone(), f, false))?),
             Job::LoopLag { files, tick } => {
-                let rt = b.runtime(Flavor::CurrentThread)?;
+                // Every task yields to the loop after each file, as a handler that goes back to
+                // the network between requests would. Without it, ops that complete without
+                // suspending (fileloop's page-cache hits on io_uring, `std`'s blocking calls)
+                // let one task run its whole share of the budget in a single poll.
                 let (out, lag) =
-                    rt.block_on(with_ticker(*tick, read_files(b.clone(), files, false)));
+                    rt.block_on(with_ticker(*tick, read_files(b.clone(), files, true)));
                 let mut out = out?;
                 out.lag_ns = Some(lag);
                 Ok(out)
             }
             Job::CreateFiles { files, size } => {
-                let rt = b.runtime(Flavor::MultiThread)?;
                 let size = *size;
                 let f = Arc::new(files.clone());
-                let (b1, b2) = (b.clone(), b.clone());
+                let (b1, f1) = (b.clone(), f.clone());
+                type State<B> = (Arc<B>, Arc<Files>, <B as AsyncBackend>::Buf);
                 Ok(rt.block_on(drive(
                     f.concurrency,
                     f.budget,
                     0,
                     false,
                     move |_| {
-                        let b = b1.clone();
-                        async move { Ok(b.alloc_buf(size)) }
-                    },
-                    move |buf, i| {
-                        let (b, f) = (b2.clone(), f.clone());
+                        let (b, f) = (b1.clone(), f1.clone());
                         async move {
-                            let (res, buf) = b.create_write(f.path(i), buf).await;
-                            (buf, res.map(|()| size as u64))
+                            let buf = b.alloc_buf(size);
+                            Ok((b, f, buf))
                         }
                     },
-                    |_buf| async { Ok(()) },
+                    move |(b, f, buf): State<B>, i| async move {
+                        let (res, buf) = b.create_write(f.path(i), buf).await;
+                        ((b, f, buf), res.map(|()| size as u64))
+                    },
+                    |_| async { Ok(()) },
                 ))?)
             }
             Job::RemoveFiles(files) => {
-                let rt = b.runtime(Flavor::MultiThread)?;
                 let f = Arc::new(files.clone());
-                let b1 = b.clone();
+                let (b1, f1) = (b.clone(), f.clone());
                 Ok(rt.block_on(drive(
                     f.concurrency,
                     f.budget,
                     0,
                     false,
-                    |_| async { Ok(()) },
-                    move |(), i| {
-                        let (b, f) = (b1.clone(), f.clone());
-                        async move { ((), b.remove(f.path(i)).await.map(|()| 0)) }
+                    move |_| {
+                        let (b, f) = (b1.clone(), f1.clone());
+                        async move { Ok((b, f)) }
                     },
-                    |()| async { Ok(()) },
+                    |(b, f): (Arc<B>, Arc<Files>), i| async move {
+                        let r = b.remove(f.path(i)).await.map(|()| 0);
+                        ((b, f), r)
+                    },
+                    |_| async { Ok(()) },
                 ))?)
             }
         }
@@ -355,21 +499,28 @@ impl<B: AsyncBackend> Contender for AsyncContender<B> {
 
 async fn read_files<B: AsyncBackend>(
     b: Arc<B>,
-    files: &super::contender::Files,
+    files: &Files,
     yield_after_op: bool,
 ) -> io::Result<Outcome> {
     let f = Arc::new(files.clone());
+    type State<B> = (Arc<B>, Arc<Files>, <B as AsyncBackend>::Buf);
     drive(
         f.concurrency,
         f.budget,
         1,
         yield_after_op,
-        |_| async { Ok(()) },
-        move |(), i| {
+        move |_| {
             let (b, f) = (b.clone(), f.clone());
-            async move { ((), b.read_whole(f.path(i)).await) }
+            async move {
+                let buf = b.alloc_buf(READ_WHOLE_SCRATCH);
+                Ok((b, f, buf))
+            }
         },
-        |()| async { Ok(()) },
+        |(b, f, buf): State<B>, i| async move {
+            let (r, buf) = b.read_whole(f.path(i), buf).await;
+            ((b, f, buf), r)
+        },
+        |_| async { Ok(()) },
     )
     .await
 }

@@ -89,8 +89,10 @@ impl AsyncBackend for TokioFs {
         Ok(())
     }
 
-    async fn read_whole(&self, path: &Path) -> io::Result<u64> {
-        Ok(tokio::fs::read(path).await?.len() as u64)
+    async fn read_whole(&self, path: &Path, scratch: AlignedBuf) -> (io::Result<u64>, AlignedBuf) {
+        // tokio::fs::read allocates its own buffer, as its users get it.
+        let res = tokio::fs::read(path).await.map(|v| v.len() as u64);
+        (res, scratch)
     }
 
     async fn create_write(&self, path: &Path, data: AlignedBuf) -> (io::Result<()>, AlignedBuf) {

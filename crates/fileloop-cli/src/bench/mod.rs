@@ -26,15 +26,19 @@ use report::{PassSummary, Row};
 
 use crate::Failure;
 
-/// All available contenders, in report order.
-pub fn all_contenders() -> Vec<Box<dyn Contender>> {
+/// A contender that cannot run here: its name and why.
+pub type Absent = (String, String);
+
+/// All available contenders, in report order, and the unavailable ones with the reason.
+pub fn all_contenders() -> (Vec<Box<dyn Contender>>, Vec<Absent>) {
     let mut v = vec![
         contender_tokio::tokio_fs(),
         contender_std::std_one_thread(),
         contender_std::std_threads(),
     ];
-    v.extend(contender_fileloop::fileloop_contenders());
-    v
+    let (fileloop, absent) = contender_fileloop::fileloop_contenders();
+    v.extend(fileloop);
+    (v, absent)
 }
 
 /// Sizes and time budgets of a run.
@@ -103,19 +107,37 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
         println!("{}", opts::HELP);
         return Ok(());
     }
-    let registry = all_contenders();
+    // Before any other thread exists (runtimes, workers, the fileloop engines' completion
+    // threads, built with the contenders): they inherit the signal mask.
+    crate::signals::install()
+        .map_err(|e| Failure::runtime(format!("bench: cannot install signal handling: {e}")))?;
+    let (registry, absent) = all_contenders();
+    let mut absent_notes = Vec::new();
     let contenders: Vec<&dyn Contender> = match &opts.contenders {
-        None => registry.iter().map(|c| c.as_ref()).collect(),
+        None => {
+            for (name, why) in &absent {
+                absent_notes.push(format!("{name} unavailable: {why}"));
+            }
+            registry.iter().map(|c| c.as_ref()).collect()
+        }
         Some(names) => {
             let mut picked: Vec<&dyn Contender> = Vec::new();
             for name in names {
+                if let Some((_, why)) = absent.iter().find(|(n, _)| n == name) {
+                    absent_notes.push(format!("{name} unavailable: {why}"));
+                    continue;
+                }
                 match registry.iter().find(|c| c.name() == name) {
                     Some(c) if !picked.iter().any(|p| p.name() == c.name()) => {
                         picked.push(c.as_ref())
                     }
                     Some(_) => {}
                     None => {
-                        let valid: Vec<&str> = registry.iter().map(|c| c.name()).collect();
+                        let valid: Vec<&str> = registry
+                            .iter()
+                            .map(|c| c.name())
+                            .chain(absent.iter().map(|(n, _)| n.as_str()))
+                            .collect();
                         return Err(Failure::usage(format!(
                             "bench: unknown contender '{name}'; valid contenders: {}",
                             valid.join(", ")
@@ -126,6 +148,15 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
             picked
         }
     };
+    absent_notes.dedup();
+    for n in &absent_notes {
+        eprintln!("fileloop bench: {n}");
+    }
+    if contenders.is_empty() {
+        return Err(Failure::runtime(
+            "bench: none of the requested contenders is available here",
+        ));
+    }
     let plan = Plan::new(opts.quick)?;
     let ws = &opts.workloads;
     let need_big = ws
@@ -141,10 +172,6 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
     };
     // 4 KiB per small file, plus room for directories and slack.
     let need_bytes = file_len + ((small_files + w4_files) * SMALL_FILE_SIZE) as u64 + (64 << 20);
-
-    // Before any other thread exists (runtimes, workers): they inherit the signal mask.
-    crate::signals::install()
-        .map_err(|e| Failure::runtime(format!("bench: cannot install signal handling: {e}")))?;
 
     let started = Instant::now();
     let guard = dataset::create_root(opts.dir.as_deref(), need_bytes)?;
@@ -166,7 +193,7 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
         plan,
         contenders,
         rows: Vec::new(),
-        notes: Vec::new(),
+        notes: absent_notes,
         failures: 0,
         last_warm: None,
     };
@@ -184,12 +211,14 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
             .map_err(|e| Failure::runtime(format!("bench: {w}: {e}")))?;
     }
     drop(data); // removes the data set
-    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    eprintln!("done in {:.1} s", took.as_secs_f64());
 
     let Run {
         mut rows,
         notes,
         failures,
+        plan: plan_shown,
         ..
     } = run;
     rows.sort_by_key(|r| (r.workload, r.phase == Some("delete"), r.concurrency));
@@ -199,7 +228,22 @@ pub fn main(args: Vec<OsString>) -> Result<(), Failure> {
         rows.iter()
             .try_for_each(|r| writeln!(stdout, "{}", report::json_line(r)))
     } else {
-        write!(stdout, "{}", report::table(&rows, &notes))
+        let p = &plan_shown;
+        let header = format!(
+            "fileloop bench{}: {} pass{} per cell (median pass shown), contenders in rotating \
+             order; {} MiB file, {} small files, {} files per W4 create phase; time budget per \
+             cell {:.2} s (reads), {:.2} s (small files); ratios from this run; took {:.0} s",
+            if opts.quick { " --quick" } else { "" },
+            p.passes,
+            if p.passes == 1 { "" } else { "es" },
+            p.file_len >> 20,
+            p.read_files,
+            p.create_files,
+            p.read_budget.as_secs_f64(),
+            p.files_budget.as_secs_f64(),
+            took.as_secs_f64()
+        );
+        write!(stdout, "{}", report::table(&header, &rows, &notes))
     };
     written
         .and_then(|()| stdout.flush())

@@ -83,16 +83,26 @@ Workloads:
   W3  small files: open + read 4 KiB + close, 20,000 files, concurrency 64
   W4  small files: create + write 4 KiB + close, 10,000 files per contender, concurrency 64;
       then delete them (row W4-del; every create phase runs before any delete phase)
-  W5  loop lag: 1 ms tokio interval timer on a current-thread runtime that also runs W3
-      (concurrency 64); lateness p50/p99/max, with an idle-loop baseline row
+  W5  loop lag: a current-thread tokio runtime runs W3 (concurrency 64; each task yields to
+      the loop after each file) plus a timer task that wants to run every 1 ms; reports how
+      late it ran (p50/p99/max), with an idle-loop baseline row. The timer is a timerfd
+      (nanosecond resolution) watched by the loop's own reactor, not tokio::time (whose 1 ms
+      wheel makes even an idle loop look ~1 ms late): lateness = when the timer task ran minus
+      its deadline, i.e. how long other work kept the loop from getting to it
   W6  O_DIRECT random 4 KiB reads, concurrency 32 (skipped where O_DIRECT is refused)
   --quick uses a 256 MiB file, 4,000 small files and shorter time budgets.
 
 Contenders:
-  tokio-fs     tokio::fs (File + seek + read_exact, fs::read, fs::write) on a multi-thread runtime
-  std          blocking std::fs on one thread (pread via FileExt::read_at)
-  std-threads  blocking std::fs on one OS thread per in-flight operation
-  fileloop-*   fileloop backends, once registered
+  tokio-fs        tokio::fs (File + seek + read_exact, fs::read, fs::write), multi-thread runtime
+  std             blocking std::fs on one thread (pread via FileExt::read_at)
+  std-threads     blocking std::fs on one OS thread per in-flight operation
+  fileloop-uring  fileloop on io_uring (absent, with the reason, where io_uring is refused);
+                  on W5's loop it yields after every operation, since page-cache hits complete
+                  inside the poll that submits them; W6 is skipped (O_DIRECT completions are
+                  lost by the library's async-only eventfd and the run would hang)
+  fileloop-pool   fileloop on its thread pool
+  (W4-del of both fileloop contenders uses fileloop::remove_file, i.e. the default engine:
+  the library has no path operations on a chosen engine)
 
 Output: progress on stderr; a table on stdout (ops/s, MiB/s, p50/p99 latency in µs, ops/s ratio to
 tokio-fs). Full mode runs 3 interleaved passes and reports the median pass of each cell.

@@ -185,15 +185,25 @@ pub fn human(x: f64) -> String {
 }
 
 /// The human-readable results table.
-pub fn table(rows: &[Row], notes: &[String]) -> String {
+pub fn table(header: &str, rows: &[Row], notes: &[String]) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "{header}\n");
     let main: Vec<&Row> = rows.iter().filter(|r| r.workload != Workload::W5).collect();
     let lag: Vec<&Row> = rows.iter().filter(|r| r.workload == Workload::W5).collect();
     if !main.is_empty() {
         let _ = writeln!(
             out,
-            "{:<8} {:>5}  {:<15} {:>9} {:>9} {:>9} {:>9} {:>11}",
-            "workload", "conc", "contender", "ops/s", "MiB/s", "p50 µs", "p99 µs", "vs tokio-fs"
+            "{:<8} {:>5}  {:<15} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>7}",
+            "workload",
+            "conc",
+            "contender",
+            "ops/s",
+            "MiB/s",
+            "p50 µs",
+            "p99 µs",
+            "vs tokio-fs",
+            "ops",
+            "time s"
         );
         let mut prev: Option<(String, usize)> = None;
         for r in main {
@@ -204,7 +214,7 @@ pub fn table(rows: &[Row], notes: &[String]) -> String {
             prev = Some(key);
             let _ = writeln!(
                 out,
-                "{:<8} {:>5}  {:<15} {:>9} {:>9.1} {:>9.1} {:>9.1} {:>11}",
+                "{:<8} {:>5}  {:<15} {:>9} {:>9.1} {:>9.1} {:>9.1} {:>11} {:>9} {:>7.2}",
                 r.label(),
                 r.concurrency,
                 r.contender,
@@ -214,6 +224,8 @@ pub fn table(rows: &[Row], notes: &[String]) -> String {
                 r.median.p99_us,
                 r.ratio
                     .map_or_else(|| "-".to_string(), |x| format!("{x:.2}x")),
+                r.median.ops,
+                r.median.elapsed.as_secs_f64(),
             );
         }
     }
@@ -223,7 +235,7 @@ pub fn table(rows: &[Row], notes: &[String]) -> String {
         }
         let _ = writeln!(
             out,
-            "W5 loop lag: 1 ms tokio interval on a current-thread runtime running W3"
+            "W5 loop lag: 1 ms timerfd tick on a current-thread runtime running W3 (lateness)"
         );
         let _ = writeln!(
             out,
@@ -322,12 +334,13 @@ pub fn json_line(r: &Row) -> String {
     } else {
         let _ = write!(
             s,
-            ",\"ops_per_s\":{},\"mib_per_s\":{},\"p50_us\":{},\"p99_us\":{},\"ops\":{}",
+            ",\"ops_per_s\":{},\"mib_per_s\":{},\"p50_us\":{},\"p99_us\":{},\"ops\":{},\"elapsed_s\":{}",
             json_num(m.ops_per_s, 1),
             json_num(m.mib_per_s, 2),
             json_num(m.p50_us, 2),
             json_num(m.p99_us, 2),
-            m.ops
+            m.ops,
+            json_num(m.elapsed.as_secs_f64(), 4)
         );
     }
     let _ = write!(s, ",\"passes\":{}", r.passes);
