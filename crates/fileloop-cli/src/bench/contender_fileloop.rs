@@ -129,17 +129,6 @@ impl AsyncBackend for FileloopBackend {
         Ok(rt)
     }
 
-    fn unsupported(&self, job: &Job) -> Option<String> {
-        let direct = matches!(job, Job::ReadAt(r) if r.direct);
-        (direct && self.choice == BackendChoice::Uring).then(|| {
-            "O_DIRECT reads on fileloop's io_uring backend hang: the engine registers its eventfd \
-             with EVENTFD_ASYNC, which the kernel signals only for completions posted by io-wq \
-             workers; O_DIRECT completions are posted from task_work in the submitting thread, \
-             so nothing wakes the engine (library bug, reported)"
-                .to_string()
-        })
-    }
-
     fn alloc_buf(&self, len: usize) -> AlignedBuf {
         let mut b = AlignedBuf::new(len, DIRECT_ALIGN).expect("buffer allocation");
         for (i, x) in b.iter_mut().enumerate() {
