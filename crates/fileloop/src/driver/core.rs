@@ -181,7 +181,7 @@ impl Core {
         #[cfg(all(target_os = "linux", not(target_os = "android")))]
         if let Some(uring) = self.uring_for(cell.kind(), route) {
             self.shared.counters.native.fetch_add(1, Relaxed);
-            let mut out = Vec::new();
+            let mut out = super::uring::scratch();
             if let Err(cell) = uring.submit(cell, &mut out) {
                 self.to_pool(cell, false);
             }
@@ -243,8 +243,10 @@ impl Core {
 
     /// Delivers io_uring completions, moving to the pool what io_uring could not do.
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
-    fn route_uring(&self, reaped: Vec<super::uring::Reaped>) {
-        for (cell, res) in reaped {
+    fn route_uring(&self, mut reaped: Vec<super::uring::Reaped>) {
+        // Delivering may run code that submits again on this thread: the list is taken out
+        // of the thread's scratch slot meanwhile and given back afterwards.
+        for (cell, res) in reaped.drain(..) {
             if res >= 0 {
                 self.shared.deliver(cell, Ok(res as u64));
                 continue;
@@ -265,6 +267,7 @@ impl Core {
                     .deliver(cell, Err(io::Error::from_raw_os_error(errno)));
             }
         }
+        super::uring::recycle(reaped);
     }
 
     /// Asks the backend to cancel the operation at `key` (io_uring and IOCP; pool operations

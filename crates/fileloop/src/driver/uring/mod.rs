@@ -34,8 +34,21 @@ pub(crate) struct Uring {
 struct Padded<T>(T);
 
 thread_local! {
+    /// A reusable list for reaped completions, so a submission allocates nothing for it.
+    static SCRATCH: Cell<Vec<Reaped>> = const { Cell::new(Vec::new()) };
     /// The shard this thread tries first.
     static HOME_SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// An empty list for reaped completions (this thread's reusable one, if free).
+pub(crate) fn scratch() -> Vec<Reaped> {
+    SCRATCH.take()
+}
+
+/// Gives a list back for reuse by [`scratch`].
+pub(crate) fn recycle(mut list: Vec<Reaped>) {
+    list.clear();
+    SCRATCH.set(list);
 }
 
 fn home_shard(count: usize) -> usize {
