@@ -192,19 +192,14 @@ impl AsyncBackend for FileloopBackend {
     }
 
     async fn create_write(&self, path: &Path, data: AlignedBuf) -> (io::Result<()>, AlignedBuf) {
-        let file = match self.engine().create(path).await {
-            Ok(f) => f,
-            Err(e) => return (Err(e), data),
-        };
-        let (res, data) = file.write_all_at(data, 0).await;
-        let closed = file.close().await;
-        (res.and(closed), data)
+        // `Engine::write` is fileloop's counterpart of `tokio::fs::write` (what the tokio-fs
+        // contender calls): create + write + close as one job.
+        let res = self.engine().write(path, &data[..]).await;
+        (res, data)
     }
 
     async fn remove(&self, path: &Path) -> io::Result<()> {
-        // No path operations on an `Engine` in the library: the free function uses the global
-        // engine (FILELOOP_BACKEND, default io_uring), whatever this contender's backend is.
-        fileloop::remove_file(path).await
+        self.engine().remove_file(path).await
     }
 }
 

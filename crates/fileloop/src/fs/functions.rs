@@ -52,11 +52,26 @@ pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 }
 
 /// Creates or truncates a file and writes `contents`, then closes it (reporting close errors).
+/// See [`Engine::write`].
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
-    let file = File::create(path).await?;
-    let (res, _) = file.write_all_at(contents.as_ref().to_vec(), 0).await;
-    res?;
-    file.close().await
+    engine()?.write(path, contents).await
+}
+
+/// create + write all + close on the calling (pool) thread, close errors reported.
+fn write_blocking(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(data)?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::IntoRawFd;
+        crate::sys::os::close(file.into_raw_fd()).map(drop)
+    }
+    #[cfg(not(unix))]
+    {
+        file.sync_all().ok();
+        Ok(())
+    }
 }
 
 /// Metadata of `path`, following symbolic links.
@@ -211,6 +226,26 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
 }
 
 impl Engine {
+    /// Creates or truncates a file and writes `contents`, then closes it (reporting close
+    /// errors). The three steps run as one job on the pool: on io_uring the create (O_CREAT
+    /// always runs in a kernel worker) and a buffered write would each be a hop to a worker
+    /// thread, so one pool hop is cheaper.
+    pub async fn write(
+        &self,
+        path: impl AsRef<Path>,
+        contents: impl AsRef<[u8]>,
+    ) -> io::Result<()> {
+        let path = path.as_ref().to_path_buf();
+        let (p, data) = (path.clone(), contents.as_ref().to_vec());
+        let job = Blocking::new(move || write_blocking(&p, &data));
+        context(self.op(job).await, "write", &path)
+    }
+
+    /// Removes a file or symbolic link, on this engine.
+    pub async fn remove_file(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.op(Remove::new(arg(path.as_ref()), false)).await
+    }
+
     /// Opens a file for reading on this engine.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new().read(true).open_with(self, path).await

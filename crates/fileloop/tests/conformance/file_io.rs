@@ -221,7 +221,26 @@ async fn close_and_drop(engine: Engine) {
     }
 }
 
+async fn engine_write_and_remove_file(engine: Engine) {
+    let dir = tempdir();
+    let path = dir.path().join("w");
+    engine.write(&path, b"first, longer").await.unwrap();
+    engine.write(&path, b"second").await.unwrap(); // truncates
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    let err = engine
+        .write(dir.path().join("no/such/dir"), b"x")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("write"), "{err}");
+    engine.remove_file(&path).await.unwrap();
+    assert!(!path.exists());
+    let err = engine.remove_file(&path).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}
+
 per_backend!(
+    engine_write_and_remove_file,
     reads_at_and_past_eof,
     read_into_slice_fills_only_the_range,
     writes_at_offsets,
