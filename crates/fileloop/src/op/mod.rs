@@ -61,6 +61,8 @@ pub(crate) struct FileHandle {
     /// The bound of the file's device, if it has one.
     gate: Option<Arc<Gate>>,
     class: DeviceClass,
+    /// The descriptor was handed to an explicit close ([`into_close`](Self::into_close)).
+    closed: bool,
     /// How the handle is tied to the engine's completion port, if it is (reads and writes
     /// then go through IOCP).
     #[cfg(windows)]
@@ -82,6 +84,7 @@ impl FileHandle {
             route: Route::Best,
             gate: None,
             class: DeviceClass::Unknown,
+            closed: false,
             #[cfg(windows)]
             iocp: None,
         }
@@ -126,24 +129,18 @@ impl FileHandle {
         &self.path
     }
     /// The close operation for this file, consuming the handle.
-    pub(crate) fn into_close(self) -> Op<std::io::Result<()>> {
-        let mut this = std::mem::ManuallyDrop::new(self);
-        let close = Close::new(this.raw, std::mem::take(&mut this.path));
-        let op = this.op(close);
-        // SAFETY: each remaining field is dropped exactly once here; `this` is never used
-        // again and its Drop (which would close a second time) never runs.
-        unsafe {
-            std::ptr::drop_in_place(&mut this.path);
-            std::ptr::drop_in_place(&mut this.core);
-            std::ptr::drop_in_place(&mut this.gate);
-        }
-        op
+    pub(crate) fn into_close(mut self) -> Op<std::io::Result<()>> {
+        let close = Close::new(self.raw, self.path.clone());
+        self.closed = true; // the returned operation closes it, not Drop
+        self.op(close)
     }
 }
 
 impl Drop for FileHandle {
     fn drop(&mut self) {
-        let close = Close::new(self.raw, std::mem::take(&mut self.path));
-        self.op(close).detach();
+        if !self.closed {
+            let close = Close::new(self.raw, std::mem::take(&mut self.path));
+            self.op(close).detach();
+        }
     }
 }

@@ -26,7 +26,9 @@ pub(crate) struct Open {
     #[cfg(unix)]
     c_path: std::ffi::CString,
     #[cfg(target_os = "linux")]
-    open_how: Box<OpenHowRaw>,
+    /// Inline, not boxed: io_uring reads it while the operation sits in its cell, which never
+    /// moves until the completion arrives.
+    open_how: OpenHowRaw,
     invalid: Option<io::Error>,
 }
 
@@ -55,7 +57,7 @@ impl Open {
         let invalid = None;
         Open {
             #[cfg(target_os = "linux")]
-            open_how: Box::new(OpenHowRaw {
+            open_how: OpenHowRaw {
                 flags: (how.flags | libc::O_CLOEXEC) as u64,
                 mode: if how.flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 {
                     u64::from(how.mode)
@@ -63,7 +65,7 @@ impl Open {
                     0
                 },
                 resolve: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-            }),
+            },
             how,
             #[cfg(unix)]
             c_path,
@@ -90,7 +92,7 @@ impl Operation for Open {
         }
         let dir = types::Fd(self.dir_fd());
         if self.how.beneath {
-            let how: *const OpenHowRaw = &*self.open_how;
+            let how: *const OpenHowRaw = &self.open_how;
             return Some(opcode::OpenAt2::new(dir, self.c_path.as_ptr(), how.cast()).build());
         }
         Some(
@@ -113,7 +115,7 @@ impl Operation for Open {
                     libc::SYS_openat2,
                     self.dir_fd(),
                     self.c_path.as_ptr(),
-                    &*self.open_how as *const OpenHowRaw,
+                    &self.open_how as *const OpenHowRaw,
                     std::mem::size_of::<OpenHowRaw>(),
                 )
             };

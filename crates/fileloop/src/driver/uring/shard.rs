@@ -96,7 +96,8 @@ impl Shard {
         slot.cell = Some(cell);
         self.in_flight += 1;
         // SAFETY: everything the entry points to lives inside the cell, which the slot table
-        // keeps alive (and in place, behind the Arc) until this entry's completion is reaped.
+        // keeps alive (and in place, behind the Arc) until this entry's completion is reaped;
+        // nothing takes the operation out of its cell before its result is in.
         unsafe {
             self.ring
                 .submission()
@@ -130,10 +131,10 @@ impl Shard {
     pub(crate) fn submit_and_reap(&mut self, out: &mut Vec<Reaped>) -> io::Result<()> {
         loop {
             self.submit()?;
-            let before = out.len();
             self.reap(out);
-            let refilled = self.refill(out);
-            if out.len() == before && !refilled {
+            // Only entries moved from the backlog need another enter; completions that
+            // arrive after this reap signal the eventfd.
+            if !self.refill(out) {
                 return Ok(());
             }
         }
