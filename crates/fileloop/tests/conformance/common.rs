@@ -7,21 +7,8 @@ pub use crate::backends::{block_on, engine};
 
 /// A small engine (16-entry ring, 4 pool threads) to exercise queueing and bounds.
 pub fn small_engine(choice: BackendChoice) -> Option<Engine> {
-    let built = Engine::builder()
-        .backend(choice)
-        .ignore_env()
-        .ring_entries(8)
-        .rings(1)
-        .pool_threads(4)
-        .build();
-    match built {
-        Ok(e) => Some(e),
-        Err(e) if choice == BackendChoice::Uring => {
-            println!("skipped: no native backend here: {e}");
-            None
-        }
-        Err(e) => panic!("cannot build a {choice:?} engine: {e}"),
-    }
+    let builder = Engine::builder().ring_entries(8).rings(1).pool_threads(4);
+    crate::backends::engine_from(builder, choice)
 }
 
 /// A fresh temporary directory, removed on drop.

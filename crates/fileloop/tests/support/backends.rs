@@ -14,7 +14,12 @@ pub const NATIVE: BackendKind = if cfg!(windows) {
 
 /// An engine on `choice`, or `None` (with the reason printed) when the machine lacks it.
 pub fn engine(choice: BackendChoice) -> Option<Engine> {
-    match Engine::builder().backend(choice).ignore_env().build() {
+    engine_from(Engine::builder(), choice)
+}
+
+/// As [`engine`], from a configured builder.
+pub fn engine_from(builder: fileloop::Builder, choice: BackendChoice) -> Option<Engine> {
+    match builder.backend(choice).ignore_env().build() {
         Ok(e) => {
             if choice == BackendChoice::Uring {
                 assert_eq!(e.backend().kind(), NATIVE);
