@@ -7,12 +7,20 @@
 use fileloop::{BackendChoice, Engine};
 use std::time::Duration;
 
-fn choices() -> [BackendChoice; 2] {
-    [BackendChoice::Uring, BackendChoice::Pool]
+/// Each backend, and io_uring with batched submission (which the drivers submit).
+fn choices() -> [(BackendChoice, bool); 3] {
+    [
+        (BackendChoice::Uring, false),
+        (BackendChoice::Uring, true),
+        (BackendChoice::Pool, false),
+    ]
 }
 
-fn builder(choice: BackendChoice) -> fileloop::Builder {
-    Engine::builder().backend(choice).ignore_env()
+fn builder((choice, batch): (BackendChoice, bool)) -> fileloop::Builder {
+    Engine::builder()
+        .backend(choice)
+        .ignore_env()
+        .batch_submissions(batch)
 }
 
 /// Reads and writes `n` times, dropping every seventh operation after one poll.

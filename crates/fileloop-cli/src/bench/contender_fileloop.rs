@@ -6,20 +6,20 @@
 //! * W3/W5: `Engine::open` + `read_at` into the task's scratch buffer until it returns 0 (the
 //!   same open / read / read-to-EOF / close sequence `std::fs::read` makes, minus its fstat) +
 //!   `File::close`.
-//! * W4: `Engine::create` + `write_all_at(data, 0)` + `File::close`; the delete phase uses
-//!   `fileloop::remove_file`, which runs on the process-wide default engine (the library has
-//!   path operations only as free functions on that engine, see `remove`).
+//! * W4: `Engine::write` (create + write + close as one job, fileloop's `tokio::fs::write`);
+//!   the delete phase uses `Engine::remove_file` on the same engine.
 //!
-//! Each contender holds two engines of its backend, built once: one with its own completion
-//! thread (the library's default) and one host-driven, whose completions the job's tokio runtime
-//! reaps through `fileloop::rt::tokio::drive` (spawned on each job's runtime). Which one a job
-//! uses is decided per workload by [`Drive::for_job`], from measurements on the reference
-//! machine (see there); `FILELOOP_BENCH_DRIVE=thread|host` forces one for all jobs (for such
+//! Each contender holds three engines of its backend, built once: one with its own completion
+//! thread (the library's default), one host-driven, whose completions the job's tokio runtime
+//! reaps through `fileloop::rt::tokio::drive` (spawned on each job's runtime), and one
+//! host-driven with batched submission (`Builder::batch_submissions`). Which one a job uses is
+//! decided per workload by [`Drive::for_job`], from measurements on the reference machine (see
+//! there); `FILELOOP_BENCH_DRIVE=thread|host|batched` forces one for all jobs (for such
 //! measurements, undocumented).
 
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fileloop::buf::AlignedBuf;
 use fileloop::{BackendChoice, Engine, File, OpenOptions};
@@ -37,20 +37,27 @@ enum Drive {
     /// Host-driven engine; the tokio runtime's reactor watches the eventfd and a driver task
     /// dispatches (`fileloop::rt::tokio::drive`).
     Host = 1,
+    /// As `Host`, with batched submission: operations queue and the driver task submits them
+    /// all with one system call when it next runs.
+    Batched = 2,
 }
 
 impl Drive {
     /// The mode for `job` on `choice`'s backend, from measurements on the reference machine
     /// (2 vCPUs shared with other work, ext4, kernel 6.18; `FILELOOP_BENCH_DRIVE_VARIANTS=1`
-    /// runs both modes side by side):
+    /// runs the modes side by side):
     ///
-    /// * io_uring, every workload: host-driven. Page-cache reads and opens (W1-W3, W5) are
-    ///   reaped during their own submission on the task's thread, so neither mode is involved
-    ///   and the two measured the same within noise; W4's creates and writes are punted to
-    ///   io_uring's workers and come back through the eventfd, where the runtime's reactor
-    ///   delivering them on a worker thread beat a separate completion thread handing them
-    ///   over (W4 quick, two runs on a fresh ext4: 0.77x vs 0.71x and 1.17x vs 1.06x of
-    ///   tokio-fs), and on W5's single-threaded loop it keeps every wake-up on the loop.
+    /// * io_uring on W5's single-threaded loop: batched. Submitting each operation on its own
+    ///   costs one `io_uring_enter` per operation, and page-cache hits then complete inside the
+    ///   poll that submits them, so one file's open, reads and close run back to back while the
+    ///   timer waits. Batched, every operation returns to the loop and the driver task submits
+    ///   the whole round (up to 64 operations) in one call.
+    /// * io_uring on multi-thread runtimes: host-driven. Page-cache reads and opens (W1-W3) are
+    ///   reaped during their own submission on the task's thread; W4's creates and writes come
+    ///   back through the eventfd, where the runtime's reactor delivering them on a worker
+    ///   thread beat a separate completion thread handing them over. (Batching there would
+    ///   make each operation wait for the driver task, which tokio runs next on the worker
+    ///   that woke it: batches of one at the price of a task switch.)
     /// * pool: the engine's own thread. Pool threads wake the futures directly; the eventfd
     ///   only carries callbacks, so a driver task would only be one more task to schedule (the
     ///   measured differences were within run-to-run noise).
@@ -58,10 +65,10 @@ impl Drive {
         if let Some(forced) = forced.or_else(forced_drive) {
             return forced;
         }
-        let _ = job;
-        match choice {
-            BackendChoice::Pool => Drive::Thread,
-            _ => Drive::Host,
+        match (choice, Flavor::of(job)) {
+            (BackendChoice::Pool, _) => Drive::Thread,
+            (_, Flavor::CurrentThread) => Drive::Batched,
+            (_, Flavor::MultiThread) => Drive::Host,
         }
     }
 }
@@ -70,6 +77,7 @@ fn forced_drive() -> Option<Drive> {
     match std::env::var("FILELOOP_BENCH_DRIVE").ok()?.as_str() {
         "thread" => Some(Drive::Thread),
         "host" => Some(Drive::Host),
+        "batched" => Some(Drive::Batched),
         _ => None,
     }
 }
@@ -78,25 +86,29 @@ fn forced_drive() -> Option<Drive> {
 pub struct FileloopBackend {
     choice: BackendChoice,
     /// Indexed by [`Drive`].
-    engines: [Engine; 2],
+    engines: [Engine; 3],
     /// The [`Drive`] of the job in progress (set by `runtime`, read by `open`/`create`).
     current: AtomicUsize,
     /// Always this mode (the measurement variants).
     forced: Option<Drive>,
-    /// Yield to the loop after every operation of `read_whole` (W5, see `runtime`).
-    yield_each_op: AtomicBool,
 }
 
 impl FileloopBackend {
-    /// Builds both engines for `choice`, ignoring `FILELOOP_BACKEND`.
+    /// Builds the engines for `choice`, ignoring `FILELOOP_BACKEND`.
     pub fn new(choice: BackendChoice) -> io::Result<Self> {
         let builder = || Engine::builder().backend(choice).ignore_env();
         Ok(Self {
             choice,
-            engines: [builder().build()?, builder().host_driven(true).build()?],
+            engines: [
+                builder().build()?,
+                builder().host_driven(true).build()?,
+                builder()
+                    .host_driven(true)
+                    .batch_submissions(true)
+                    .build()?,
+            ],
             current: AtomicUsize::new(Drive::Thread as usize),
             forced: None,
-            yield_each_op: AtomicBool::new(false),
         })
     }
 
@@ -112,19 +124,11 @@ impl AsyncBackend for FileloopBackend {
     fn runtime(&self, job: &Job) -> io::Result<Runtime> {
         let drive = Drive::for_job(job, self.choice, self.forced);
         self.current.store(drive as usize, Ordering::Relaxed);
-        // On W5's single-threaded loop, io_uring operations that hit the page cache complete
-        // inside the poll that submits them: one file's open, reads and close (~4 system calls)
-        // would run back to back on the loop. fileloop's futures take no part in tokio's
-        // co-operative budget, so a latency-minded user yields after each operation; so does
-        // this contender (FILELOOP_BENCH_W5_YIELD=file: only after each file, like the others).
-        let per_op = Flavor::of(job) == Flavor::CurrentThread
-            && std::env::var("FILELOOP_BENCH_W5_YIELD").as_deref() != Ok("file");
-        self.yield_each_op.store(per_op, Ordering::Relaxed);
         let rt = default_runtime(Flavor::of(job))?;
-        if drive == Drive::Host {
+        if drive != Drive::Thread {
             let _in_rt = rt.enter();
             // The driver task lives as long as the runtime: dropped with it after the job.
-            fileloop::rt::tokio::drive(&self.engines[Drive::Host as usize])?;
+            fileloop::rt::tokio::drive(&self.engines[drive as usize])?;
         }
         Ok(rt)
     }
@@ -163,24 +167,16 @@ impl AsyncBackend for FileloopBackend {
     }
 
     async fn read_whole(&self, path: &Path, scratch: AlignedBuf) -> (io::Result<u64>, AlignedBuf) {
-        let yield_each_op = self.yield_each_op.load(Ordering::Relaxed);
-        let pause = || async move {
-            if yield_each_op {
-                tokio::task::yield_now().await;
-            }
-        };
         let file = match self.engine().open(path).await {
             Ok(f) => f,
             Err(e) => return (Err(e), scratch),
         };
-        pause().await;
         // Only the byte count matters: every read lands at the start of the scratch buffer.
         let mut buf = scratch;
         let mut pos = 0u64;
         loop {
             let (res, back) = file.read_at(buf, pos).await;
             buf = back;
-            pause().await;
             match res {
                 Ok(0) => break,
                 Ok(n) => pos += n as u64,
@@ -221,7 +217,11 @@ pub fn fileloop_contenders() -> (Vec<Box<dyn Contender>>, Vec<Absent>) {
             ("uring", BackendChoice::Uring),
             ("pool", BackendChoice::Pool),
         ] {
-            for (mode, drive) in [("thread", Drive::Thread), ("host", Drive::Host)] {
+            for (mode, drive) in [
+                ("thread", Drive::Thread),
+                ("host", Drive::Host),
+                ("batched", Drive::Batched),
+            ] {
                 if let Ok(mut b) = FileloopBackend::new(choice) {
                     b.forced = Some(drive);
                     let name = format!("fl-{name}-{mode}");

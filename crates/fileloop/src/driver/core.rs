@@ -11,8 +11,9 @@ use super::pool::{Job, Pool};
 use super::OpKind;
 use super::RawResult;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
+use std::task::Waker;
 
 /// State shared by the core and the backends' threads.
 pub(crate) struct Shared {
@@ -25,6 +26,12 @@ pub(crate) struct Shared {
     outstanding: AtomicUsize,
     /// Abandoned while the backend still holds them.
     parked: AtomicUsize,
+    /// Entries were queued for the next dispatch and nobody has asked for it yet (batched
+    /// submission, see `Builder::batch_submissions`).
+    dispatch_wanted: AtomicBool,
+    /// Woken instead of signalling the descriptor when a dispatch is wanted (set by the
+    /// runtime drivers, which then need no system call to learn about queued work).
+    dispatch_waker: Mutex<Option<Waker>>,
     pub(crate) counters: Counters,
 }
 
@@ -46,6 +53,8 @@ impl Shared {
             uring_allowed: std::array::from_fn(|_| AtomicBool::new(true)),
             outstanding: AtomicUsize::new(0),
             parked: AtomicUsize::new(0),
+            dispatch_wanted: AtomicBool::new(false),
+            dispatch_waker: Mutex::new(None),
             counters: Counters::default(),
         }))
     }
@@ -98,6 +107,43 @@ impl Shared {
         self.notify.signal();
     }
 
+    /// Asks whoever dispatches to come soon: wakes the registered driver task, or signals the
+    /// descriptor. Once per dispatch, however many entries were queued meanwhile.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn request_dispatch(&self) {
+        if self.dispatch_wanted.swap(true, SeqCst) {
+            return;
+        }
+        let waker = self
+            .dispatch_waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match &*waker {
+            Some(w) => w.wake_by_ref(),
+            None => self.notify.signal(),
+        }
+    }
+
+    /// Whether queued entries wait for a dispatch.
+    #[cfg_attr(not(any(feature = "tokio", feature = "async-io")), allow(dead_code))]
+    pub(crate) fn dispatch_wanted(&self) -> bool {
+        self.dispatch_wanted.load(SeqCst)
+    }
+
+    /// Makes `waker` the one [`request_dispatch`](Shared::request_dispatch) wakes (`None`:
+    /// signal the descriptor).
+    #[cfg_attr(not(any(feature = "tokio", feature = "async-io")), allow(dead_code))]
+    pub(crate) fn set_dispatch_waker(&self, waker: Option<&Waker>) {
+        let mut slot = self
+            .dispatch_waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match (waker, &*slot) {
+            (Some(new), Some(old)) if old.will_wake(new) => {}
+            _ => *slot = waker.cloned(),
+        }
+    }
+
     fn take_ready(&self) -> Vec<Arc<dyn Inflight>> {
         std::mem::take(&mut *self.ready.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -115,6 +161,9 @@ pub(crate) struct Core {
     /// fork generation the rings belong to: a forked child never touches them.
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     generation: u64,
+    /// io_uring entries wait for the next dispatch instead of one system call each.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    batch: bool,
 }
 
 /// Where a submission should go.
@@ -147,7 +196,17 @@ impl Core {
             gates,
             #[cfg(all(target_os = "linux", not(target_os = "android")))]
             generation: crate::sys::fork_generation(),
+            #[cfg(all(target_os = "linux", not(target_os = "android")))]
+            batch: false,
         }
+    }
+
+    /// Batched submission (io_uring): entries are queued and handed to the kernel by the
+    /// next dispatch, all in one system call.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    pub(crate) fn with_batching(mut self, yes: bool) -> Core {
+        self.batch = yes;
+        self
     }
 
     /// The gate bounding device `dev` of class `class`, if that class is bounded. (Only Linux
@@ -181,6 +240,13 @@ impl Core {
         #[cfg(all(target_os = "linux", not(target_os = "android")))]
         if let Some(uring) = self.uring_for(cell.kind(), route) {
             self.shared.counters.native.fetch_add(1, Relaxed);
+            if self.batch {
+                match uring.queue(cell) {
+                    Ok(()) => self.shared.request_dispatch(),
+                    Err(cell) => self.to_pool(cell, false),
+                }
+                return;
+            }
             let mut out = super::uring::scratch();
             if let Err(cell) = uring.submit(cell, &mut out) {
                 self.to_pool(cell, false);
@@ -291,6 +357,9 @@ impl Core {
     /// Reaps and delivers every completion, runs queued callbacks; never waits. Returns how
     /// many completions and callbacks were handled.
     pub(crate) fn dispatch(&self) -> usize {
+        // Entries queued from here on ask for another dispatch; those queued before are
+        // submitted below.
+        self.shared.dispatch_wanted.store(false, SeqCst);
         self.shared.notify.drain();
         let mut handled = 0;
         #[cfg(all(target_os = "linux", not(target_os = "android")))]

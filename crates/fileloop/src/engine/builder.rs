@@ -53,6 +53,7 @@ pub struct Builder {
     rings: usize,
     pool_threads: usize,
     host_driven: bool,
+    batch: bool,
     honour_env: bool,
     limits: DeviceLimits,
     #[cfg(windows)]
@@ -68,6 +69,7 @@ impl Default for Builder {
             rings: cpus.min(4),
             pool_threads: 64,
             host_driven: false,
+            batch: false,
             honour_env: true,
             limits: DeviceLimits::default(),
             #[cfg(windows)]
@@ -117,6 +119,34 @@ impl Builder {
     /// (Windows), and calls [`Engine::dispatch`].
     pub fn host_driven(mut self, yes: bool) -> Self {
         self.host_driven = yes;
+        self
+    }
+
+    /// Batched submission (io_uring only; default off): an operation is queued instead of
+    /// entering the kernel at once, and the next [`Engine::dispatch`] hands everything queued
+    /// meanwhile to the kernel in one system call. A future that would have completed during
+    /// its own submission (a page-cache hit) now completes at that dispatch, so its first poll
+    /// returns `Pending`.
+    ///
+    /// Worth it where many operations are started between two turns of one loop — a
+    /// single-threaded runtime with dozens of tasks, a GUI loop issuing a burst — since
+    /// entering the kernel once for 64 operations costs little more than once for one. Every
+    /// operation then waits for the dispatcher: the runtime drivers in [`crate::rt`] dispatch
+    /// as soon as their task runs (queuing wakes it, without a system call), a host loop sees
+    /// [`Engine::completion_fd`] become readable, and the engine's own completion thread is
+    /// woken (one thread switch per batch). The pool backend ignores the setting.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// // Here the engine's completion thread dispatches each batch.
+    /// let engine = fileloop::Engine::builder().batch_submissions(true).build()?;
+    /// let file = engine.open("Cargo.toml").await?;
+    /// let (n, _buf) = file.read_at(vec![0u8; 64], 0).await;
+    /// assert!(n? > 0);
+    /// # Ok::<(), std::io::Error>(()) }).unwrap();
+    /// ```
+    pub fn batch_submissions(mut self, yes: bool) -> Self {
+        self.batch = yes;
         self
     }
 
@@ -193,7 +223,8 @@ impl Builder {
                     Err(e) => (None, pool_desc(&e.to_string())),
                 },
             };
-            let core = Core::new(shared, uring, pool, Gates::new(self.limits));
+            let core =
+                Core::new(shared, uring, pool, Gates::new(self.limits)).with_batching(self.batch);
             Ok(Engine::start(core, backend, self.host_driven))
         }
         #[cfg(windows)]

@@ -192,6 +192,21 @@ impl Driver {
     pub(crate) fn idle(&self) -> bool {
         self.core.shared.outstanding() == 0
     }
+    /// Registers the driver task's waker, woken (instead of the descriptor signalled) when
+    /// batched submissions wait for a dispatch; then tells whether some already wait.
+    pub(crate) fn watch_batches(&self, waker: &std::task::Waker) -> bool {
+        self.core.shared.set_dispatch_waker(Some(waker));
+        self.core.shared.dispatch_wanted()
+    }
+}
+
+#[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]
+impl Drop for Driver {
+    /// A driver that is gone (its runtime shut down) must not be the one woken: later
+    /// batches signal the descriptor again, for whoever drives next.
+    fn drop(&mut self) {
+        self.core.shared.set_dispatch_waker(None);
+    }
 }
 
 #[cfg(all(unix, any(feature = "tokio", feature = "async-io")))]

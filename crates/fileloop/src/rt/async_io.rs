@@ -20,10 +20,12 @@ use async_io::{Async, Timer};
 use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::task::Poll;
 use std::time::Duration;
 
-/// A future that delivers `engine`'s completions whenever its descriptor is readable; spawn
-/// it on your executor. It ends after the engine is dropped and its last operation has
+/// A future that delivers `engine`'s completions whenever its descriptor is readable, and
+/// submits batched operations ([`Builder::batch_submissions`](crate::Builder::batch_submissions))
+/// as soon as it runs after they were queued; spawn it on your executor. It ends after the engine is dropped and its last operation has
 /// completed. `engine` must be host-driven.
 pub fn drive(engine: &Engine) -> io::Result<impl Future<Output = ()> + Send + 'static> {
     super::require_host_driven(engine)?;
@@ -36,7 +38,15 @@ pub fn drive(engine: &Engine) -> io::Result<impl Future<Output = ()> + Send + 's
                 // The last completions may come from the pool, which does not signal.
                 futures_lite_race(fd.readable(), Timer::after(Duration::from_millis(50))).await;
             } else {
-                let _ = fd.readable().await;
+                std::future::poll_fn(|cx| {
+                    if driver.watch_batches(cx.waker()) {
+                        return Poll::Ready(());
+                    }
+                    // An error (the reactor failing) is treated as readiness: dispatching is
+                    // harmless, and the next poll reports it again.
+                    fd.poll_readable(cx).map(|_| ())
+                })
+                .await;
             }
             driver.dispatch();
             if stopping && driver.idle() {

@@ -15,6 +15,7 @@ use crate::engine::Driver;
 use crate::{Builder, Engine};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -29,7 +30,8 @@ pub fn engine(builder: Builder) -> io::Result<Engine> {
 }
 
 /// Spawns a task on the current tokio runtime that delivers `engine`'s completions whenever
-/// its descriptor is readable. The task ends after the engine is dropped and its last
+/// its descriptor is readable, and submits batched operations
+/// ([`Builder::batch_submissions`]) as soon as it runs after they were queued. The task ends after the engine is dropped and its last
 /// operation has completed. `engine` must be host-driven.
 pub fn drive(engine: &Engine) -> io::Result<JoinHandle<()>> {
     super::require_host_driven(engine)?;
@@ -44,8 +46,21 @@ pub fn drive(engine: &Engine) -> io::Result<JoinHandle<()>> {
                 // The last completions may come from the pool, which does not signal: look
                 // again now and then.
                 let _ = tokio::time::timeout(Duration::from_millis(50), fd.readable()).await;
-            } else if let Ok(mut guard) = fd.readable().await {
-                guard.clear_ready();
+            } else {
+                std::future::poll_fn(|cx| {
+                    if driver.watch_batches(cx.waker()) {
+                        return Poll::Ready(());
+                    }
+                    match fd.poll_read_ready(cx) {
+                        Poll::Ready(Ok(mut guard)) => {
+                            guard.clear_ready();
+                            Poll::Ready(())
+                        }
+                        // The reactor is gone (runtime shutting down): the task ends with it.
+                        Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+                    }
+                })
+                .await;
             }
             driver.dispatch();
             if stopping && driver.idle() {

@@ -5,9 +5,14 @@ use std::path::PathBuf;
 
 pub use crate::backends::{block_on, engine};
 
-/// A small engine (16-entry ring, 4 pool threads) to exercise queueing and bounds.
-pub fn small_engine(choice: BackendChoice) -> Option<Engine> {
-    let builder = Engine::builder().ring_entries(8).rings(1).pool_threads(4);
+/// A small engine (16-entry ring, 4 pool threads) to exercise queueing and bounds, with
+/// batched submission or not.
+pub fn small_engine(choice: BackendChoice, batch: bool) -> Option<Engine> {
+    let builder = Engine::builder()
+        .ring_entries(8)
+        .rings(1)
+        .pool_threads(4)
+        .batch_submissions(batch);
     crate::backends::engine_from(builder, choice)
 }
 

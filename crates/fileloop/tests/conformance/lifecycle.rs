@@ -29,8 +29,8 @@ fn wait_idle(engine: &Engine) {
     }
 }
 
-fn many_through_small_ring(choice: fileloop::BackendChoice) {
-    let Some(engine) = small_engine(choice) else {
+fn many_through_small_ring(choice: fileloop::BackendChoice, batch: bool) {
+    let Some(engine) = small_engine(choice, batch) else {
         return;
     };
     block_on(async {
@@ -69,12 +69,17 @@ fn many_through_small_ring(choice: fileloop::BackendChoice) {
 
 #[test]
 fn ten_thousand_ops_through_a_16_entry_ring_uring() {
-    many_through_small_ring(fileloop::BackendChoice::Uring);
+    many_through_small_ring(fileloop::BackendChoice::Uring, false);
+}
+
+#[test]
+fn ten_thousand_ops_through_a_16_entry_ring_uring_batched() {
+    many_through_small_ring(fileloop::BackendChoice::Uring, true);
 }
 
 #[test]
 fn ten_thousand_ops_through_a_16_entry_ring_pool() {
-    many_through_small_ring(fileloop::BackendChoice::Pool);
+    many_through_small_ring(fileloop::BackendChoice::Pool, false);
 }
 
 /// The open flag for direct (unbuffered) I/O, where the platform has one.
@@ -90,8 +95,11 @@ fn direct_flag() -> Option<i32> {
 /// 10,000 operations dropped at random points (before submission, just after, or later).
 /// Afterwards freshly allocated buffers must keep their contents: a buffer freed while the
 /// kernel could still write into it would be reused and overwritten.
-fn random_drops(choice: fileloop::BackendChoice) {
-    let Some(engine) = engine(choice) else { return };
+fn random_drops(choice: fileloop::BackendChoice, batch: bool) {
+    let builder = Engine::builder().batch_submissions(batch);
+    let Some(engine) = crate::backends::engine_from(builder, choice) else {
+        return;
+    };
     let dir = tempdir();
     let data = pattern(1 << 20);
     let path = std_file(&dir, "f", &data);
@@ -182,12 +190,17 @@ fn random_drops(choice: fileloop::BackendChoice) {
 
 #[test]
 fn ten_thousand_random_drops_uring() {
-    random_drops(fileloop::BackendChoice::Uring);
+    random_drops(fileloop::BackendChoice::Uring, false);
+}
+
+#[test]
+fn ten_thousand_random_drops_uring_batched() {
+    random_drops(fileloop::BackendChoice::Uring, true);
 }
 
 #[test]
 fn ten_thousand_random_drops_pool() {
-    random_drops(fileloop::BackendChoice::Pool);
+    random_drops(fileloop::BackendChoice::Pool, false);
 }
 
 /// Callbacks run on the engine's completion thread in the default mode.
@@ -258,11 +271,12 @@ fn cancel_before_start_on_pool() {
 /// completions coalesce into few notifications; nothing is lost and callbacks run on the
 /// host's thread.
 #[cfg(unix)]
-fn host_driven(choice: fileloop::BackendChoice) {
+fn host_driven(choice: fileloop::BackendChoice, batch: bool) {
     let Ok(engine) = Engine::builder()
         .backend(choice)
         .ignore_env()
         .host_driven(true)
+        .batch_submissions(batch)
         .build()
     else {
         println!("skipped: {choice:?} unavailable");
@@ -317,13 +331,20 @@ fn host_driven(choice: fileloop::BackendChoice) {
 #[cfg(unix)]
 #[test]
 fn host_driven_uring() {
-    host_driven(fileloop::BackendChoice::Uring);
+    host_driven(fileloop::BackendChoice::Uring, false);
+}
+
+/// Batched: the submissions wait for the host's dispatch, which the descriptor asks for.
+#[cfg(unix)]
+#[test]
+fn host_driven_uring_batched() {
+    host_driven(fileloop::BackendChoice::Uring, true);
 }
 
 #[cfg(unix)]
 #[test]
 fn host_driven_pool() {
-    host_driven(fileloop::BackendChoice::Pool);
+    host_driven(fileloop::BackendChoice::Pool, false);
 }
 
 /// Operations submitted from threads that exit at once still complete.

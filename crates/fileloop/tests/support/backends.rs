@@ -1,5 +1,6 @@
-//! Engines per backend for the filesystem-surface tests: each test body runs once on io_uring
-//! (skipped, with the reason printed, where the machine lacks it) and once on the pool.
+//! Engines per backend for the filesystem-surface tests: each test body runs on io_uring (skipped,
+//! with the reason printed, where the machine lacks it), on io_uring with batched submission,
+//! and on the pool.
 #![allow(dead_code)]
 
 use fileloop::{BackendChoice, BackendKind, Engine};
@@ -38,7 +39,8 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     futures::executor::block_on(f)
 }
 
-/// Defines `#[test] fn NAME` in modules `uring` and `pool` for each `async fn NAME(Engine)`.
+/// Defines `#[test] fn NAME` in modules `uring`, `uring_batched` and `pool` for each
+/// `async fn NAME(Engine)`.
 macro_rules! per_backend {
     ($($name:ident),* $(,)?) => {
         mod uring {
@@ -46,6 +48,19 @@ macro_rules! per_backend {
                 #[test]
                 fn $name() {
                     if let Some(e) = $crate::backends::engine(fileloop::BackendChoice::Uring) {
+                        $crate::backends::block_on(super::$name(e));
+                    }
+                }
+            )*
+        }
+        /// io_uring with batched submission (`Builder::batch_submissions`): the completion
+        /// thread submits what the test queued.
+        mod uring_batched {
+            $(
+                #[test]
+                fn $name() {
+                    let builder = fileloop::Engine::builder().batch_submissions(true);
+                    if let Some(e) = $crate::backends::engine_from(builder, fileloop::BackendChoice::Uring) {
                         $crate::backends::block_on(super::$name(e));
                     }
                 }

@@ -128,6 +128,15 @@ impl Uring {
         Ok(())
     }
 
+    /// Queues `cell` for the next [`reap_all`](Uring::reap_all) without entering the kernel.
+    /// Gives the cell back when it has no io_uring form.
+    pub(crate) fn queue(&self, cell: Arc<dyn Inflight>) -> Result<(), Arc<dyn Inflight>> {
+        match self.lock_any().push(cell) {
+            Pushed::Queued => Ok(()),
+            Pushed::NotExpressible(cell) => Err(cell),
+        }
+    }
+
     /// Requests cancellation of the entry at `key` (best effort).
     pub(crate) fn cancel(&self, key: (usize, u64), out: &mut Vec<Reaped>) {
         let mut shard = self.lock(key.0);
@@ -137,7 +146,7 @@ impl Uring {
         }
     }
 
-    /// Reaps every shard without waiting; returns whether any entry is still outstanding.
+    /// Submits what is queued and reaps every shard without waiting; returns whether any entry is still outstanding.
     pub(crate) fn reap_all(&self, out: &mut Vec<Reaped>) -> bool {
         let mut outstanding = false;
         for i in 0..self.shards.len() {
