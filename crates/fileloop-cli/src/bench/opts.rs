@@ -97,12 +97,12 @@ Contenders:
   std             blocking std::fs on one thread (pread via FileExt::read_at)
   std-threads     blocking std::fs on one OS thread per in-flight operation
   fileloop-uring  fileloop on io_uring (absent, with the reason, where io_uring is refused);
-                  on W5's loop it yields after every operation, since page-cache hits complete
-                  inside the poll that submits them; W6 is skipped (O_DIRECT completions are
-                  lost by the library's async-only eventfd and the run would hang)
+                  multi-thread jobs use a host-driven engine driven by fileloop::rt::tokio;
+                  W5's single-threaded loop one with batched submission (one io_uring_enter
+                  per round of the loop)
   fileloop-pool   fileloop on its thread pool
-  (W4-del of both fileloop contenders uses fileloop::remove_file, i.e. the default engine:
-  the library has no path operations on a chosen engine)
+  (W4 of both fileloop contenders uses Engine::write, fileloop's tokio::fs::write, and
+  W4-del Engine::remove_file)
 
 Output: progress on stderr; a table on stdout (ops/s, MiB/s, p50/p99 latency in µs, ops/s ratio to
 tokio-fs). Full mode runs 3 interleaved passes and reports the median pass of each cell.
