@@ -61,6 +61,15 @@ pub(crate) trait Inflight: Send + Sync + 'static {
     /// cancellation; `None` when the operation has no io_uring form (pool instead).
     #[cfg(all(target_os = "linux", not(target_os = "android")))]
     fn uring_entry(&self, key: (usize, u64)) -> Option<io_uring::squeue::Entry>;
+    /// How many linked entries the operation's io_uring form has (0: one plain entry).
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn chain_len(&self) -> usize;
+    /// As [`uring_entry`](Inflight::uring_entry) for a linked chain using fixed-file `slot`.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn uring_chain(&self, key: (usize, u64), slot: u32) -> Option<Vec<io_uring::squeue::Entry>>;
+    /// Records the result of entry `index` of the chain.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn chain_result(&self, index: usize, res: i32);
     /// The operation's overlapped form, recording where it will run for cancellation; `None`
     /// when it has none (pool instead).
     #[cfg(windows)]
@@ -179,6 +188,27 @@ impl<O: Operation> Inflight for OpCell<O> {
         let entry = st.op.as_mut()?.uring_entry()?;
         st.key = Some(key);
         Some(entry)
+    }
+
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn chain_len(&self) -> usize {
+        O::CHAIN
+    }
+
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn uring_chain(&self, key: (usize, u64), slot: u32) -> Option<Vec<io_uring::squeue::Entry>> {
+        let mut st = self.lock();
+        let entries = st.op.as_mut()?.uring_chain(slot)?;
+        debug_assert_eq!(entries.len(), O::CHAIN);
+        st.key = Some(key);
+        Some(entries)
+    }
+
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn chain_result(&self, index: usize, res: i32) {
+        if let Some(op) = self.lock().op.as_mut() {
+            op.chain_result(index, res);
+        }
     }
 
     #[cfg(windows)]

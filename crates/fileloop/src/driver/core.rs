@@ -125,14 +125,20 @@ impl Shared {
     }
 
     /// Whether queued entries wait for a dispatch.
-    #[cfg_attr(not(any(feature = "tokio", feature = "async-io")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(unix, any(feature = "tokio", feature = "async-io"))),
+        allow(dead_code)
+    )]
     pub(crate) fn dispatch_wanted(&self) -> bool {
         self.dispatch_wanted.load(SeqCst)
     }
 
     /// Makes `waker` the one [`request_dispatch`](Shared::request_dispatch) wakes (`None`:
     /// signal the descriptor).
-    #[cfg_attr(not(any(feature = "tokio", feature = "async-io")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(unix, any(feature = "tokio", feature = "async-io"))),
+        allow(dead_code)
+    )]
     pub(crate) fn set_dispatch_waker(&self, waker: Option<&Waker>) {
         let mut slot = self
             .dispatch_waker

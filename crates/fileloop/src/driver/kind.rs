@@ -22,6 +22,9 @@ pub enum OpKind {
     CreateDir,
     Symlink,
     HardLink,
+    /// A whole small file in one go: open, read, probe for the end, close (on io_uring one
+    /// linked chain through a fixed-file slot).
+    ReadWhole,
     /// Work that only the pool can do (directory listing, copy, ...).
     Blocking,
 }
@@ -50,6 +53,7 @@ impl OpKind {
         OpKind::CreateDir,
         OpKind::Symlink,
         OpKind::HardLink,
+        OpKind::ReadWhole,
         OpKind::Blocking,
     ];
 
@@ -80,6 +84,8 @@ impl OpKind {
             OpKind::CreateDir => o::MkDirAt::CODE,
             OpKind::Symlink => o::SymlinkAt::CODE,
             OpKind::HardLink => o::LinkAt::CODE,
+            // Also needs Read, Close and a registered file table: see uring::setup.
+            OpKind::ReadWhole => o::OpenAt::CODE,
             OpKind::Blocking => return None,
         })
     }

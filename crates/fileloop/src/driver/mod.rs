@@ -41,6 +41,27 @@ pub(crate) trait Operation: Send + 'static {
         None
     }
 
+    /// How many linked io_uring entries [`uring_chain`](Operation::uring_chain) builds; 0 for
+    /// operations of one entry.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    const CHAIN: usize = 0;
+
+    /// The operation as [`CHAIN`](Operation::CHAIN) linked entries that run in order and use
+    /// fixed-file slot `slot` (free before, and free again once every entry has completed), or
+    /// `None` to run on the pool. The entries may point into `self` as for `uring_entry`.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn uring_chain(&mut self, slot: u32) -> Option<Vec<io_uring::squeue::Entry>> {
+        let _ = slot;
+        None
+    }
+
+    /// The result of entry `index` of the chain, in whatever order they arrive; the operation
+    /// completes (with `Ok(0)`) once every entry has reported.
+    #[cfg(all(target_os = "linux", not(target_os = "android")))]
+    fn chain_result(&mut self, index: usize, res: i32) {
+        let _ = (index, res);
+    }
+
     /// The overlapped ReadFile/WriteFile, or `None` to run on the pool. The request may point
     /// into `self`, which stays alive and in place until the completion arrives.
     #[cfg(windows)]

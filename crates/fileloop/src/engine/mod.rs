@@ -2,6 +2,7 @@
 
 mod backend;
 mod builder;
+mod dirs;
 
 pub use backend::{Backend, BackendKind, Stats};
 pub use builder::{BackendChoice, Builder};
@@ -45,6 +46,7 @@ struct Inner {
     backend: Backend,
     host_driven: bool,
     stop: Arc<AtomicBool>,
+    dirs: dirs::DirPolicies,
 }
 
 impl Drop for Inner {
@@ -102,12 +104,18 @@ impl Engine {
                 backend,
                 host_driven,
                 stop,
+                dirs: dirs::DirPolicies::default(),
             }),
         }
     }
 
     pub(crate) fn core(&self) -> &Arc<Core> {
         &self.inner.core
+    }
+
+    /// What this engine learned about directories' devices (see `Engine::read`).
+    pub(crate) fn dirs(&self) -> &dirs::DirPolicies {
+        &self.inner.dirs
     }
 
     pub(crate) fn op<O: crate::driver::Operation>(&self, op: O) -> Op<O::Output> {

@@ -147,6 +147,11 @@ impl File {
         self.handle.path()
     }
 
+    /// The descriptor and device policy behind this file.
+    pub(crate) fn handle(&self) -> &crate::op::FileHandle {
+        &self.handle
+    }
+
     /// The engine serving this file.
     pub fn engine(&self) -> &Engine {
         &self.engine

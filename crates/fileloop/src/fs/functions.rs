@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::error::context;
 use crate::metadata::Metadata;
 use crate::op::{
-    Blocking, CreateDir, HardLink, PathArg, Remove, Rename, Stat, StatTarget, Symlink,
+    Blocking, CreateDir, HardLink, PathArg, ReadWhole, Remove, Rename, Stat, StatTarget, Symlink,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ async fn blocking<T: Send + 'static>(
     context(engine()?.op(Blocking::new(f)).await, op, path)
 }
 
-/// Reads a whole file.
+/// Reads a whole file on the default engine. See [`Engine::read`].
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -34,11 +34,7 @@ async fn blocking<T: Send + 'static>(
 /// # Ok(()) }
 /// ```
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    let file = File::open(path).await?;
-    let (res, buf) = file.read_to_end(Vec::new()).await;
-    res?;
-    file.close().await?;
-    Ok(buf)
+    engine()?.read(path).await
 }
 
 /// Reads a whole file as UTF-8 (`InvalidData` otherwise).
@@ -226,6 +222,40 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
 }
 
 impl Engine {
+    /// Reads a whole file (as `std::fs::read`), on this engine.
+    ///
+    /// A file of up to 64 KiB in a directory the engine has opened a file in (by absolute
+    /// path, within the last seconds) is read in one operation: on io_uring one linked chain
+    /// of open, read, end-of-file probe and close, on the pool one job. Everything else opens
+    /// the file, reads it to the end and closes it; doing so teaches the engine the
+    /// directory's device, whose bound ([`Builder::device_limit`](crate::Builder::device_limit))
+    /// and routing the one-operation form then follows too. Either way the result is the
+    /// same; only the number of trips through the loop differs.
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: fileloop::Engine) -> std::io::Result<()> {
+    /// let bytes = engine.read("/etc/hostname").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn read(&self, path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+        let path = path.as_ref();
+        if let Some(policy) = self.dirs().lookup(path) {
+            let op = self
+                .op(ReadWhole::new(path))
+                .route(policy.route)
+                .gate(policy.gate.as_ref());
+            if let Some(data) = op.await? {
+                return Ok(data);
+            }
+        }
+        let file = self.open(path).await?;
+        self.dirs().learn(path, file.handle());
+        let (res, buf) = file.read_to_end(Vec::new()).await;
+        res?;
+        file.close().await?;
+        Ok(buf)
+    }
+
     /// Creates or truncates a file and writes `contents`, then closes it (reporting close
     /// errors). The three steps run as one job on the pool: on io_uring the create (O_CREAT
     /// always runs in a kernel worker) and a buffered write would each be a hop to a worker

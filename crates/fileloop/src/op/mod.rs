@@ -8,6 +8,7 @@ mod metadata;
 mod open;
 mod path;
 mod read;
+mod read_whole;
 mod set_len;
 mod sync;
 mod write;
@@ -19,6 +20,7 @@ pub(crate) use metadata::{Stat, StatTarget};
 pub(crate) use open::{Open, OpenHow};
 pub(crate) use path::{CreateDir, HardLink, PathArg, Remove, Rename, Symlink};
 pub(crate) use read::{ReadAt, ReadVectoredAt};
+pub(crate) use read_whole::ReadWhole;
 pub(crate) use set_len::SetLen;
 pub(crate) use sync::{Sync, SyncRange};
 pub(crate) use write::{WriteAt, WriteVectoredAt};
@@ -114,6 +116,16 @@ impl FileHandle {
 
     pub(crate) fn class(&self) -> DeviceClass {
         self.class
+    }
+
+    /// Where the file's operations run.
+    pub(crate) fn route(&self) -> Route {
+        self.route
+    }
+
+    /// The bound of the file's device, if it has one.
+    pub(crate) fn gate(&self) -> Option<&Arc<Gate>> {
+        self.gate.as_ref()
     }
 
     /// A new operation on this file, routed and bounded for its device.

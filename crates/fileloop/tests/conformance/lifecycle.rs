@@ -103,6 +103,7 @@ fn random_drops(choice: fileloop::BackendChoice, batch: bool) {
     let dir = tempdir();
     let data = pattern(1 << 20);
     let path = std_file(&dir, "f", &data);
+    let small = std_file(&dir, "small", &data[..4096]);
     let mut rng = 0x9e3779b97f4a7c15u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -134,7 +135,11 @@ fn random_drops(choice: fileloop::BackendChoice, batch: bool) {
             let r = next();
             let pos = (r >> 8) % (1 << 20);
             let mut fut: Pin<Box<dyn Future<Output = usize> + Send>> = match r % 4 {
-                0 => Box::pin(async move { 0 }),
+                // A whole-file read: a linked chain on io_uring once the directory is known.
+                0 => {
+                    let (engine, small) = (engine.clone(), small.clone());
+                    Box::pin(async move { engine.read(&small).await.map_or(0, |v| v.len()) })
+                }
                 1 => {
                     let f = file.read_at(vec![0u8; 4096], pos);
                     Box::pin(async move { f.await.0.unwrap_or(0) })

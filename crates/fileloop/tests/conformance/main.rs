@@ -9,3 +9,4 @@ mod executors;
 mod file_io;
 mod lifecycle;
 mod paths;
+mod read_whole;

@@ -73,13 +73,14 @@ impl Uring {
     ) -> Result<Uring, SetupError> {
         let setup::Rings {
             rings,
+            fixed_files,
             supported,
             description,
         } = setup::create(entries, shards.max(1), eventfd)?;
         let shards = rings
             .into_iter()
             .enumerate()
-            .map(|(i, ring)| Padded(Mutex::new(Shard::new(i, ring, quiet_submit))))
+            .map(|(i, ring)| Padded(Mutex::new(Shard::new(i, ring, fixed_files, quiet_submit))))
             .collect();
         Ok(Uring {
             shards,

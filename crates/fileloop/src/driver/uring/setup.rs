@@ -8,6 +8,8 @@ use std::io;
 
 pub(crate) struct Rings {
     pub(crate) rings: Vec<IoUring>,
+    /// Slots of each ring's registered (sparse) file table; 0 when the kernel refused one.
+    pub(crate) fixed_files: u32,
     pub(crate) supported: [bool; OpKind::COUNT],
     pub(crate) description: String,
 }
@@ -65,10 +67,15 @@ pub(crate) fn create(entries: u32, count: usize, eventfd: i32) -> Result<Rings, 
             .register_eventfd(eventfd)
             .map_err(fail("io_uring_register(EVENTFD)"))?;
     }
+    let fixed_files = register_file_tables(&rings, entries * 2);
     let mut supported = [false; OpKind::COUNT];
     for kind in OpKind::ALL {
         supported[kind.index()] = kind.uring_opcode().is_some_and(|c| probe.is_supported(c));
     }
+    // A whole-file read is a chain of openat (into a fixed slot), two reads and a close.
+    supported[OpKind::ReadWhole.index()] &= fixed_files > 0
+        && probe.is_supported(opcode::Read::CODE)
+        && probe.is_supported(opcode::Close::CODE);
     let probed = (0..=u8::MAX).filter(|&c| probe.is_supported(c)).count();
     let description = format!(
         "io_uring (kernel {}, {probed} ops probed, {count} ring{} of {entries})",
@@ -77,9 +84,27 @@ pub(crate) fn create(entries: u32, count: usize, eventfd: i32) -> Result<Rings, 
     );
     Ok(Rings {
         rings,
+        fixed_files,
         supported,
         description,
     })
+}
+
+/// Registers an empty file table of `wanted` slots on every ring (smaller if the descriptor
+/// limit refuses it); returns its size, 0 if a ring refused (kernels before 5.19).
+fn register_file_tables(rings: &[IoUring], wanted: u32) -> u32 {
+    for size in [wanted, wanted.min(64)] {
+        if rings
+            .iter()
+            .all(|r| r.submitter().register_files_sparse(size).is_ok())
+        {
+            return size;
+        }
+        for ring in rings {
+            let _ = ring.submitter().unregister_files();
+        }
+    }
+    0
 }
 
 /// A filter may allow io_uring_setup yet deny io_uring_enter: check that a no-op completes.

@@ -1,8 +1,9 @@
 //! One io_uring instance with its slot table and backlog, used under a mutex.
 //!
-//! The table maps `user_data` (slot index and generation) to the cell the kernel works for, so
-//! the cell, and everything the kernel touches, stays alive until its completion is reaped.
-//! In-flight entries never exceed the completion queue's size: the excess waits in `backlog`.
+//! The table maps `user_data` (slot index, generation and, for linked chains, the entry's place
+//! in the chain) to the cell the kernel works for, so the cell, and everything the kernel
+//! touches, stays alive until the completions of all its entries are reaped. In-flight entries
+//! never exceed the completion queue's size: the excess waits in `backlog`.
 
 use crate::driver::cell::Inflight;
 use io_uring::{opcode, IoUring};
@@ -12,10 +13,21 @@ use std::sync::Arc;
 
 /// `user_data` of cancellation requests (their completions carry nothing to deliver).
 const CANCEL_USER_DATA: u64 = u64::MAX;
+/// `user_data` is `generation << 32 | place_in_chain << CHAIN_SHIFT | slot index`.
+const CHAIN_SHIFT: u32 = 28;
+const INDEX_MASK: u32 = (1 << CHAIN_SHIFT) - 1;
+
+fn user_data(generation: u32, place: usize, index: u32) -> u64 {
+    (u64::from(generation) << 32) | ((place as u64) << CHAIN_SHIFT) | u64::from(index)
+}
 
 struct Slot {
     generation: u32,
     cell: Option<Arc<dyn Inflight>>,
+    /// Completions still to come for this cell (more than one for a linked chain).
+    remaining: usize,
+    /// The fixed-file slot a chain uses.
+    fixed: Option<u32>,
 }
 
 /// A completion taken off the ring, to be delivered once the shard lock is released.
@@ -30,6 +42,8 @@ pub(crate) struct Shard {
     in_flight: usize,
     capacity: usize,
     backlog: VecDeque<Arc<dyn Inflight>>,
+    /// Free slots of the ring's registered file table (empty when it has none).
+    fixed_free: Vec<u32>,
     /// Silence the eventfd while this shard's own submitter enters the kernel (it reaps what
     /// completes meanwhile itself).
     quiet_submit: bool,
@@ -44,7 +58,8 @@ pub(crate) enum Pushed {
 }
 
 impl Shard {
-    pub(crate) fn new(index: usize, ring: IoUring, quiet_submit: bool) -> Self {
+    /// A shard on `ring`, whose registered file table has `fixed_files` (sparse) slots.
+    pub(crate) fn new(index: usize, ring: IoUring, fixed_files: u32, quiet_submit: bool) -> Self {
         let capacity = ring.params().cq_entries() as usize;
         Shard {
             index,
@@ -54,6 +69,7 @@ impl Shard {
             in_flight: 0,
             capacity,
             backlog: VecDeque::new(),
+            fixed_free: (0..fixed_files).rev().collect(),
             quiet_submit,
         }
     }
@@ -65,15 +81,24 @@ impl Shard {
 
     /// Queues `cell` on the ring if there is room, else in the backlog.
     pub(crate) fn push(&mut self, cell: Arc<dyn Inflight>) -> Pushed {
-        if !self.backlog.is_empty() || !self.has_room() {
+        let chain = cell.chain_len();
+        if chain > self.capacity.min(self.ring.submission().capacity()) {
+            return Pushed::NotExpressible(cell); // would never fit this ring
+        }
+        if !self.backlog.is_empty() || !self.has_room(chain) {
             self.backlog.push_back(cell);
             return Pushed::Queued;
         }
         self.push_now(cell)
     }
 
-    fn has_room(&mut self) -> bool {
-        self.in_flight < self.capacity && !self.ring.submission().is_full()
+    /// Whether an operation of `chain` linked entries (0: one plain entry) fits now.
+    fn has_room(&mut self, chain: usize) -> bool {
+        let entries = chain.max(1);
+        let sq = self.ring.submission();
+        self.in_flight + entries <= self.capacity
+            && sq.capacity() - sq.len() >= entries
+            && (chain == 0 || !self.fixed_free.is_empty())
     }
 
     fn push_now(&mut self, cell: Arc<dyn Inflight>) -> Pushed {
@@ -83,25 +108,54 @@ impl Shard {
                 self.slots.push(Slot {
                     generation: 0,
                     cell: None,
+                    remaining: 0,
+                    fixed: None,
                 });
                 (self.slots.len() - 1) as u32
             }
         };
-        let slot = &mut self.slots[idx as usize];
-        let user_data = (u64::from(slot.generation) << 32) | u64::from(idx);
-        let Some(entry) = cell.uring_entry((self.index, user_data)) else {
+        let generation = self.slots[idx as usize].generation;
+        let first = user_data(generation, 0, idx);
+        let chain = cell.chain_len();
+        let (entries, fixed) = if chain == 0 {
+            match cell.uring_entry((self.index, first)) {
+                Some(entry) => (vec![entry.user_data(first)], None),
+                None => (Vec::new(), None),
+            }
+        } else {
+            let fixed = self
+                .fixed_free
+                .pop()
+                .expect("has_room checked the file table");
+            match cell.uring_chain((self.index, first), fixed) {
+                Some(entries) => {
+                    let entries = entries.into_iter().enumerate();
+                    let tagged = entries.map(|(i, e)| e.user_data(user_data(generation, i, idx)));
+                    (tagged.collect(), Some(fixed))
+                }
+                None => {
+                    self.fixed_free.push(fixed);
+                    (Vec::new(), None)
+                }
+            }
+        };
+        if entries.is_empty() {
             self.free.push(idx);
             return Pushed::NotExpressible(cell);
-        };
+        }
+        let slot = &mut self.slots[idx as usize];
         slot.cell = Some(cell);
-        self.in_flight += 1;
-        // SAFETY: everything the entry points to lives inside the cell, which the slot table
-        // keeps alive (and in place, behind the Arc) until this entry's completion is reaped;
-        // nothing takes the operation out of its cell before its result is in.
+        slot.remaining = entries.len();
+        slot.fixed = fixed;
+        self.in_flight += entries.len();
+        // SAFETY: everything the entries point to lives inside the cell, which the slot table
+        // keeps alive (and in place, behind the Arc) until the completions of all of them are
+        // reaped; nothing takes the operation out of its cell before its result is in. A chain
+        // goes in whole (push_multiple), so its links never join unrelated entries.
         unsafe {
             self.ring
                 .submission()
-                .push(&entry.user_data(user_data))
+                .push_multiple(&entries)
                 .expect("has_room checked the submission queue")
         };
         Pushed::Queued
@@ -109,12 +163,12 @@ impl Shard {
 
     /// Asks the kernel to cancel the entry `user_data` if it is still there and room allows.
     pub(crate) fn cancel(&mut self, user_data: u64) {
-        let idx = user_data as u32 as usize;
+        let idx = (user_data as u32 & INDEX_MASK) as usize;
         let live = self
             .slots
             .get(idx)
             .is_some_and(|s| s.cell.is_some() && u64::from(s.generation) == user_data >> 32);
-        if !live || !self.has_room() {
+        if !live || !self.has_room(0) {
             return; // already completed, still in the backlog, or no room: best effort
         }
         let entry = opcode::AsyncCancel::new(user_data)
@@ -183,13 +237,36 @@ impl Shard {
             if user_data == CANCEL_USER_DATA {
                 continue;
             }
-            let idx = user_data as u32 as usize;
+            let idx = (user_data as u32 & INDEX_MASK) as usize;
+            let place = (user_data as u32 >> CHAIN_SHIFT) as usize;
             let slot = &mut self.slots[idx];
             debug_assert_eq!(u64::from(slot.generation), user_data >> 32);
+            if slot.remaining == 0 {
+                continue;
+            }
+            slot.remaining -= 1;
+            if slot.fixed.is_some() {
+                if let Some(cell) = &slot.cell {
+                    cell.chain_result(place, cqe.result());
+                }
+            }
+            if slot.remaining > 0 {
+                continue;
+            }
+            // A chain's entries reported through chain_result; it completes with 0.
+            let res = if slot.fixed.is_some() {
+                0
+            } else {
+                cqe.result()
+            };
+            if let Some(fixed) = slot.fixed.take() {
+                // The chain's last entry closed the slot's file (or it was never opened).
+                self.fixed_free.push(fixed);
+            }
             if let Some(cell) = slot.cell.take() {
                 slot.generation = slot.generation.wrapping_add(1);
                 self.free.push(idx as u32);
-                out.push((cell, cqe.result()));
+                out.push((cell, res));
             }
         }
     }
@@ -198,7 +275,10 @@ impl Shard {
     /// are dropped unrun, those explicitly cancelled complete with ECANCELED.
     fn refill(&mut self, out: &mut Vec<Reaped>) -> bool {
         let mut moved = false;
-        while self.has_room() {
+        while let Some(chain) = self.backlog.front().map(|c| c.chain_len()) {
+            if !self.has_room(chain) {
+                break;
+            }
             let Some(cell) = self.backlog.pop_front() else {
                 break;
             };
