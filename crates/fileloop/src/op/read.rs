@@ -54,6 +54,7 @@ impl<B: IoBufMut> Operation for ReadAt<B> {
 
     fn complete(mut self, res: RawResult) -> Self::Output {
         if let Ok(n) = res {
+            crate::sys::valgrind::mark_defined(self.buf.stable_mut_ptr(), n as usize);
             // SAFETY: the kernel wrote n bytes at the start of the buffer.
             unsafe { self.buf.set_init(n as usize) };
         }
@@ -109,6 +110,7 @@ impl<B: IoBufMut> Operation for ReadVectoredAt<B> {
             let mut left = n as usize;
             for buf in &mut self.bufs {
                 let take = left.min(buf.bytes_total());
+                crate::sys::valgrind::mark_defined(buf.stable_mut_ptr(), take);
                 // SAFETY: the kernel filled the buffers in order; this one got `take` bytes.
                 unsafe { buf.set_init(take) };
                 left -= take;

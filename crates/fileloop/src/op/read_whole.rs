@@ -140,6 +140,7 @@ impl Operation for ReadWhole {
             return Ok(None);
         };
         let n = n.min(READ_WHOLE_MAX);
+        crate::sys::valgrind::mark_defined(self.buf.as_ptr(), n);
         // SAFETY: the read wrote `n` bytes at the start of the buffer's capacity.
         unsafe { self.buf.set_len(n) };
         if n < READ_WHOLE_MAX / 4 {

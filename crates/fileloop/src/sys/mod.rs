@@ -52,3 +52,5 @@ pub(crate) fn cancelled() -> std::io::Error {
         std::io::Error::from_raw_os_error(995)
     }
 }
+
+pub(crate) mod valgrind;
