@@ -224,13 +224,16 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
 impl Engine {
     /// Reads a whole file (as `std::fs::read`), on this engine.
     ///
-    /// A file of up to 64 KiB in a directory the engine has opened a file in (by absolute
-    /// path, within the last seconds) is read in one operation: on io_uring one linked chain
-    /// of open, read, end-of-file probe and close, on the pool one job. Everything else opens
-    /// the file, reads it to the end and closes it; doing so teaches the engine the
-    /// directory's device, whose bound ([`Builder::device_limit`](crate::Builder::device_limit))
-    /// and routing the one-operation form then follows too. Either way the result is the
-    /// same; only the number of trips through the loop differs.
+    /// A file of up to 64 KiB is read in one operation (on io_uring one linked chain of open,
+    /// read, end-of-file probe and close; on the pool one job) when its directory is known:
+    /// an absolute path in a directory whose device this engine's `read` learned in the last
+    /// 10 seconds.
+    /// Otherwise `read` opens the file, reads it to the end and closes it, and in doing so
+    /// learns the directory's device, whose routing and bound
+    /// ([`Builder::device_limit`](crate::Builder::device_limit)) the one-operation form then
+    /// follows too (its descriptor exists only inside the kernel, so the device cannot be
+    /// looked at first). Larger files take the general way. The result is the same either
+    /// way; only the number of trips through the loop differs.
     ///
     /// ```no_run
     /// # async fn demo(engine: fileloop::Engine) -> std::io::Result<()> {
