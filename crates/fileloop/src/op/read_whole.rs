@@ -108,10 +108,10 @@ impl Operation for ReadWhole {
         }
         let file = std::fs::File::open(&self.path)?;
         self.results[OPEN] = Some(0);
-        let read = read_at(&file, self.buf.spare_capacity_mut(), 0);
+        let read = read_at(&file, self.buf.as_mut_ptr(), READ_WHOLE_MAX, 0);
         let n = read.as_ref().map_or(0, |&n| n as u64);
         self.results[READ] = Some(read.map_or(-1, |n| n as i64));
-        let probe = read_at(&file, as_uninit(&mut self.probe), n);
+        let probe = read_at(&file, self.probe.as_mut_ptr(), PROBE, n);
         self.results[PROBE_READ] = Some(probe.map_or(-1, |n| n as i64));
         // As std::fs::read: closing a file only read from reports nothing worth failing for.
         drop(file);
@@ -160,25 +160,15 @@ fn is_retryable(errno: i32) -> bool {
     )
 }
 
-/// Positioned read into uninitialised memory, retrying on EINTR.
-fn read_at(
-    file: &std::fs::File,
-    buf: &mut [std::mem::MaybeUninit<u8>],
-    pos: u64,
-) -> io::Result<usize> {
+/// Positioned read of up to `len` bytes into memory at `ptr` that this operation owns,
+/// retrying on EINTR.
+fn read_at(file: &std::fs::File, ptr: *mut u8, len: usize, pos: u64) -> io::Result<usize> {
     loop {
-        // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
-        let res = crate::sys::os::pread(raw(file), buf.as_mut_ptr().cast(), buf.len(), pos);
-        match res {
+        match crate::sys::os::pread(raw(file), ptr, len, pos) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other.map(|n| n as usize),
         }
     }
-}
-
-fn as_uninit(buf: &mut [u8]) -> &mut [std::mem::MaybeUninit<u8>] {
-    // SAFETY: initialised bytes are valid MaybeUninit bytes, and nothing de-initialises them.
-    unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) }
 }
 
 #[cfg(unix)]
