@@ -25,8 +25,8 @@ use std::time::Duration;
 
 /// A future that delivers `engine`'s completions whenever its descriptor is readable, and
 /// submits batched operations ([`Builder::batch_submissions`](crate::Builder::batch_submissions))
-/// as soon as it runs after they were queued; spawn it on your executor. It ends after the engine is dropped and its last operation has
-/// completed. `engine` must be host-driven.
+/// as soon as it runs after they were queued; spawn it on your executor. It ends after the
+/// engine is dropped and its last operation has completed. `engine` must be host-driven.
 pub fn drive(engine: &Engine) -> io::Result<impl Future<Output = ()> + Send + 'static> {
     super::require_host_driven(engine)?;
     let fd = Async::new(Fd(engine.driver()))?;

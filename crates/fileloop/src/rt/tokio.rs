@@ -31,8 +31,8 @@ pub fn engine(builder: Builder) -> io::Result<Engine> {
 
 /// Spawns a task on the current tokio runtime that delivers `engine`'s completions whenever
 /// its descriptor is readable, and submits batched operations
-/// ([`Builder::batch_submissions`]) as soon as it runs after they were queued. The task ends after the engine is dropped and its last
-/// operation has completed. `engine` must be host-driven.
+/// ([`Builder::batch_submissions`]) as soon as it runs after they were queued. The task ends
+/// after the engine is dropped and its last operation has completed. `engine` must be host-driven.
 pub fn drive(engine: &Engine) -> io::Result<JoinHandle<()>> {
     super::require_host_driven(engine)?;
     // SAFETY: the descriptor belongs to the engine's core, which the `Driver` inside keeps

@@ -147,7 +147,8 @@ impl Uring {
         }
     }
 
-    /// Submits what is queued and reaps every shard without waiting; returns whether any entry is still outstanding.
+    /// Submits what is queued and reaps every shard without waiting; returns whether any
+    /// entry is still outstanding.
     pub(crate) fn reap_all(&self, out: &mut Vec<Reaped>) -> bool {
         let mut outstanding = false;
         for i in 0..self.shards.len() {

@@ -117,10 +117,16 @@ impl Shard {
         let generation = self.slots[idx as usize].generation;
         let first = user_data(generation, 0, idx);
         let chain = cell.chain_len();
-        let (entries, fixed) = if chain == 0 {
+        // A plain operation's one entry stays on the stack (no allocation on the hot path).
+        let plain;
+        let mut linked = Vec::new();
+        let (entries, fixed): (&[io_uring::squeue::Entry], _) = if chain == 0 {
             match cell.uring_entry((self.index, first)) {
-                Some(entry) => (vec![entry.user_data(first)], None),
-                None => (Vec::new(), None),
+                Some(entry) => {
+                    plain = entry.user_data(first);
+                    (std::slice::from_ref(&plain), None)
+                }
+                None => (&[], None),
             }
         } else {
             let fixed = self
@@ -131,11 +137,12 @@ impl Shard {
                 Some(entries) => {
                     let entries = entries.into_iter().enumerate();
                     let tagged = entries.map(|(i, e)| e.user_data(user_data(generation, i, idx)));
-                    (tagged.collect(), Some(fixed))
+                    linked.extend(tagged);
+                    (&linked[..], Some(fixed))
                 }
                 None => {
                     self.fixed_free.push(fixed);
-                    (Vec::new(), None)
+                    (&[], None)
                 }
             }
         };
@@ -155,7 +162,7 @@ impl Shard {
         unsafe {
             self.ring
                 .submission()
-                .push_multiple(&entries)
+                .push_multiple(entries)
                 .expect("has_room checked the submission queue")
         };
         Pushed::Queued
