@@ -316,6 +316,9 @@ fn drop_and_cancel_of_pending_operations() {
                 .open_with(&engine, &pipe.name)
                 .await
                 .unwrap();
+            // The open's pool thread wakes this future before it stops counting the open as
+            // in flight: let that settle before counting the read.
+            wait_idle(&engine);
             let native = engine.stats().native_ops;
 
             // Dropped while pending: CancelIoEx, and the buffer stays parked until the
